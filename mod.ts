@@ -1,0 +1,7 @@
+/**
+ * llmwire — the wire layer of LLM streaming: AWS EventStream and Server-Sent Events as web
+ * streams, and an AWS SigV4 signer on WebCrypto. Browser-safe, zero dependencies.
+ * @module
+ */
+export * from "./src/framing/mod.ts";
+export * from "./src/sigv4/mod.ts";
