@@ -38,6 +38,8 @@ export class EventStreamError extends Error {
   readonly offset: number;
 
   /**
+   * Creates an EventStream error.
+   *
    * @param code what was wrong
    * @param message what was wrong, for people
    * @param offset byte offset of the start of the offending message
@@ -73,6 +75,8 @@ export class SseError extends Error {
   readonly code: SseErrorCode;
 
   /**
+   * Creates an SSE error.
+   *
    * @param code what was wrong
    * @param message what was wrong, for people
    */
