@@ -204,6 +204,35 @@ Deno.test("SseDecoder counts maxEventBytes in UTF-8 bytes", () => {
   assertTooLarge(() => decodeText(`: ${euro5}\u20ac\u20ac\u20ac\n\n`, { maxEventBytes: 24 }));
 });
 
+Deno.test("SseDecoder measures long non-ASCII lines exactly for any chunking", () => {
+  const euro = "\u20ac";
+  const cases: [text: string, fits: boolean][] = [
+    [`data: ${euro.repeat(998)}\n\n`, true], // 6 + 2994 = 3000 bytes
+    [`data: ${euro.repeat(999)}\n\n`, false], // 3003 bytes
+    [`data: ${"a".repeat(1500)}${euro.repeat(498)}\n\n`, true], // 3000 bytes
+    [`data: ${"a".repeat(1500)}${euro.repeat(499)}\n\n`, false], // 3003 bytes
+    [`data: ${euro.repeat(500)}${"a".repeat(1494)}\n\n`, true], // 3000 bytes
+    [`data: ${euro.repeat(500)}${"a".repeat(1495)}\n\n`, false], // 3001 bytes
+  ];
+  for (const [text, fits] of cases) {
+    const bytes = utf8.encode(text);
+    const runs: [string, (Uint8Array | string)[]][] = [...chunkings(bytes, 16)].map((
+      { name, chunks },
+    ) => [name, chunks]);
+    runs.push(["text", [text]], ["text in 100s", text.match(/[^]{1,100}/g)!]);
+    for (const [name, chunks] of runs) {
+      const label = `${text.length} code units, ${name}`;
+      if (fits) {
+        const events = decode(chunks, { maxEventBytes: 3000 }).events;
+        assert.equal(events.length, 1, label);
+        assert.equal(utf8.encode(events[0]!.data).length, 2994, label);
+      } else {
+        assertTooLarge(() => decode(chunks, { maxEventBytes: 3000 }), label);
+      }
+    }
+  }
+});
+
 Deno.test("SseDecoder throws event_too_large for a big unterminated line before it ends", () => {
   const max = 64 * 1024;
   const decoder = new SseDecoder({ maxEventBytes: max });
@@ -298,8 +327,9 @@ Deno.test("SseDecoder decodes one 4 MB line fed in 1 KiB chunks in linear work",
   assert.equal(events.length, 1);
   assert.equal(events[0]!.data.length, size);
   assert.equal(events[0]!.data.charCodeAt(size - 1), 0x61);
-  // Quadratic re-scanning would be ~4096 * 2 MB = 8 GB of characters.
-  assert.ok(counts.scanned <= 2 * bytes.length, `scanned ${counts.scanned}`);
+  // One pass each for LF, CR and the ASCII check; quadratic re-scanning would be ~4096 * 2 MB
+  // = 8 GB of characters.
+  assert.ok(counts.scanned <= 3 * bytes.length, `scanned ${counts.scanned}`);
   assert.ok(counts.joined <= 2 * bytes.length, `joined ${counts.joined}`);
 });
 
@@ -315,7 +345,7 @@ Deno.test("SseDecoder does linear work for many small events in small chunks", (
       assert.deepEqual(decoded.comments, [" done"]);
     }
   });
-  assert.ok(counts.scanned <= 4 * 2 * bytes.length, `scanned ${counts.scanned}`);
+  assert.ok(counts.scanned <= 4 * 3 * bytes.length, `scanned ${counts.scanned}`);
 });
 
 // --- encoder -----------------------------------------------------------------------------------

@@ -92,26 +92,20 @@ const LF = 10;
 const SPACE = 32;
 const COLON = 58;
 
+const utf8Encoder = new TextEncoder();
+
 /**
- * UTF-8 length of `s[start, end)`. Lone surrogates count 3 bytes, as U+FFFD does when encoded.
+ * UTF-8 length of `s`, counted by encoding it natively in windows of `scratch` (much faster than
+ * a JavaScript loop). Lone surrogates count 3 bytes, as the U+FFFD they are encoded as.
  */
-function utf8Length(s: string, start = 0, end = s.length): number {
-  let bytes = end - start;
-  for (let i = start; i < end; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) {
-      bytes += 1;
-    } else if (c >= 0xd800 && c <= 0xdbff && i + 1 < end) {
-      const next = s.charCodeAt(i + 1);
-      // A surrogate pair is 2 code units and 4 bytes; a lone surrogate is 3 bytes.
-      if (next >= 0xdc00 && next <= 0xdfff) i++;
-      bytes += 2;
-    } else {
-      bytes += 2;
-    }
+function utf8Length(s: string, scratch: Uint8Array): number {
+  let bytes = 0;
+  for (;;) {
+    const { read, written } = utf8Encoder.encodeInto(s, scratch);
+    bytes += written;
+    if (read >= s.length) return bytes;
+    s = s.slice(read);
   }
-  return bytes;
 }
 
 /**
@@ -163,18 +157,29 @@ export class SseDecoder {
   /** Fragments of the current unterminated line, joined once when it ends. */
   #pending: string[] = [];
   #pendingUnits = 0;
+  // The size of an event's data and of a line is tracked in UTF-16 code units, and in exact UTF-8
+  // bytes for a measured prefix: a code unit is at most 3 bytes, so "measured bytes + 3 × the
+  // other units" bounds the size, and only when that bound passes maxEventBytes are the
+  // unmeasured pieces measured, each once.
   #pendingBytes = 0;
+  #pendingMeasuredUnits = 0;
   #pendingMeasured = 0;
 
   // The block being read.
-  #data: string[] = [];
+  /** How many `data` fields the block had; the first value, then the others. */
+  #dataLines = 0;
+  #data = "";
+  #moreData: string[] = [];
   #dataUnits = 0;
   #dataBytes = 0;
+  #dataMeasuredUnits = 0;
   #dataMeasured = 0;
   #eventType = "";
   #id: string | undefined = undefined;
   #retry: number | undefined = undefined;
 
+  /** Where {@linkcode utf8Length} encodes; allocated by the first event or line that needs it. */
+  #scratch: Uint8Array | undefined = undefined;
   #lastEventId = "";
   #error: SseError | undefined = undefined;
 
@@ -211,6 +216,7 @@ export class SseDecoder {
     if (this.#error) throw this.#error;
     const out: SseEvent[] = [];
     let text: string;
+    let ascii = false;
     if (typeof chunk === "string") {
       text = chunk;
     } else {
@@ -219,13 +225,15 @@ export class SseDecoder {
       const endsInAscii = chunk[length - 1]! < 0x80;
       if (!this.#decoderHoldsBytes && endsInAscii) {
         text = this.#singleDecoder.decode(chunk);
+        // One code unit per byte and no U+FFFD: all ASCII, so sizes need no measuring.
+        ascii = text.length === length && text.indexOf("\ufffd") === -1;
       } else {
         text = this.#streamingDecoder.decode(chunk, { stream: true });
         this.#decoderHoldsBytes = !endsInAscii;
       }
     }
     try {
-      this.#feed(text, out);
+      this.#feed(text, ascii, out);
     } catch (error) {
       throw this.#fail(error);
     }
@@ -244,12 +252,9 @@ export class SseDecoder {
     try {
       // Bytes of an incomplete code point at the very end decode to U+FFFD.
       const rest = this.#decoderHoldsBytes ? this.#streamingDecoder.decode() : "";
-      if (rest !== "") this.#feed(rest, out);
+      if (rest !== "") this.#feed(rest, false, out);
       if (this.#flushIncompleteEvent) {
-        if (this.#pending.length > 0) {
-          const line = this.#pending.join("");
-          this.#line(line, 0, line.length, out);
-        }
+        if (this.#pending.length > 0) this.#endPending("", true, out);
         this.#dispatch(out);
       }
     } catch (error) {
@@ -273,8 +278,11 @@ export class SseDecoder {
     return error;
   }
 
-  /** Splits decoded text into lines; the last, unterminated piece becomes a pending fragment. */
-  #feed(text: string, out: SseEvent[]): void {
+  /**
+   * Splits decoded text into lines; the last, unterminated piece becomes a pending fragment.
+   * `ascii` says the text is known to be ASCII, so its UTF-8 length is its length.
+   */
+  #feed(text: string, ascii: boolean, out: SseEvent[]): void {
     const length = text.length;
     if (length === 0) return;
     let pos = 0;
@@ -290,91 +298,124 @@ export class SseDecoder {
     // once per terminator kind: linear for any input.
     let lf = text.indexOf("\n", pos);
     let cr = text.indexOf("\r", pos);
-    while (lf !== -1 || cr !== -1) {
-      const atCR = cr !== -1 && (lf === -1 || cr < lf);
-      const end = atCR ? cr : lf;
-      if (this.#pending.length === 0) {
-        this.#line(text, pos, end, out);
-      } else {
-        this.#pending.push(text.slice(pos, end));
-        const line = this.#pending.join("");
-        this.#clearPending();
-        this.#line(line, 0, line.length, out);
-      }
-      pos = end + 1;
-      if (atCR) {
-        if (pos === length) {
-          this.#skipLF = true;
-        } else if (text.charCodeAt(pos) === LF) {
-          pos++;
-        }
-        cr = text.indexOf("\r", pos);
-        if (lf !== -1 && lf < pos) lf = text.indexOf("\n", pos);
-      } else {
+    if (cr === -1) {
+      // Only LF line ends in this chunk: the common case, kept tight.
+      if (lf !== -1 && this.#pending.length > 0) {
+        this.#endPending(text.slice(pos, lf), ascii, out);
+        pos = lf + 1;
         lf = text.indexOf("\n", pos);
       }
-    }
-    if (pos < length) {
-      const fragment = pos === 0 ? text : text.slice(pos);
-      this.#pending.push(fragment);
-      this.#pendingUnits += fragment.length;
-      // A code unit is at most 3 UTF-8 bytes: measure exactly only when the bound is crossed,
-      // and each fragment only once.
-      if (this.#pendingUnits * 3 > this.#maxEventBytes) {
-        const pending = this.#pending;
-        for (; this.#pendingMeasured < pending.length; this.#pendingMeasured++) {
-          this.#pendingBytes += utf8Length(pending[this.#pendingMeasured]!);
-        }
-        if (this.#pendingBytes > this.#maxEventBytes) throw this.#tooLarge("a line");
+      while (lf !== -1) {
+        if (lf === pos) this.#dispatch(out);
+        else this.#line(text, pos, lf, out, ascii ? lf - pos : -1);
+        pos = lf + 1;
+        lf = text.indexOf("\n", pos);
       }
+    } else {
+      while (lf !== -1 || cr !== -1) {
+        const atCR = cr !== -1 && (lf === -1 || cr < lf);
+        const end = atCR ? cr : lf;
+        if (this.#pending.length === 0) this.#line(text, pos, end, out, ascii ? end - pos : -1);
+        else this.#endPending(text.slice(pos, end), ascii, out);
+        pos = end + 1;
+        if (atCR) {
+          if (pos === length) {
+            this.#skipLF = true;
+          } else if (text.charCodeAt(pos) === LF) {
+            pos++;
+          }
+          cr = text.indexOf("\r", pos);
+          if (lf !== -1 && lf < pos) lf = text.indexOf("\n", pos);
+        } else {
+          lf = text.indexOf("\n", pos);
+        }
+      }
+    }
+    if (pos < length) this.#keep(pos === 0 ? text : text.slice(pos), ascii);
+  }
+
+  /** Keeps a fragment of an unterminated line, within `maxEventBytes`. */
+  #keep(fragment: string, ascii: boolean): void {
+    const pending = this.#pending;
+    const units = this.#pendingUnits += fragment.length;
+    const max = this.#maxEventBytes;
+    if (ascii && this.#pendingMeasured === pending.length) {
+      // Extends the measured prefix for free.
+      pending.push(fragment);
+      this.#pendingBytes += fragment.length;
+      this.#pendingMeasuredUnits = units;
+      this.#pendingMeasured = pending.length;
+      if (this.#pendingBytes > max) throw this.#tooLarge("a line");
+      return;
+    }
+    pending.push(fragment);
+    if (this.#pendingBytes + 3 * (units - this.#pendingMeasuredUnits) > max) {
+      const from = this.#pendingMeasured;
+      const unmeasured = from === pending.length - 1 ? fragment : pending.slice(from).join("");
+      this.#pendingBytes += this.#utf8Length(unmeasured);
+      this.#pendingMeasuredUnits = units;
+      this.#pendingMeasured = pending.length;
+      if (this.#pendingBytes > max) throw this.#tooLarge("a line");
     }
   }
 
-  /** Interprets the line `s[start, end)`; `s[end]` is a line terminator or past the end. */
-  #line(s: string, start: number, end: number, out: SseEvent[]): void {
+  /** Ends the pending line with `last` (known ASCII if `ascii`) and interprets it. */
+  #endPending(last: string, ascii: boolean, out: SseEvent[]): void {
+    const pending = this.#pending;
+    const allMeasured = this.#pendingMeasured === pending.length;
+    pending.push(last);
+    const line = pending.join("");
+    // Once measuring has started, only the unmeasured tail of the line needs it.
+    const measuredUnits = this.#pendingMeasuredUnits;
+    const bytes = measuredUnits === 0
+      ? -1
+      : allMeasured && ascii
+      ? this.#pendingBytes + last.length
+      : this.#pendingBytes + this.#utf8Length(line.slice(measuredUnits));
+    this.#clearPending();
+    this.#line(line, 0, line.length, out, bytes);
+  }
+
+  /**
+   * Interprets the line `s[start, end)`; `s[end]` is a line terminator or past the end. `bytes`
+   * is the line's UTF-8 length when known, else -1.
+   */
+  #line(s: string, start: number, end: number, out: SseEvent[], bytes = -1): void {
     if (start === end) {
       this.#dispatch(out);
       return;
     }
-    if (
-      (end - start) * 3 > this.#maxEventBytes && utf8Length(s, start, end) > this.#maxEventBytes
-    ) {
-      throw this.#tooLarge("a line");
-    }
+    const max = this.#maxEventBytes;
+    if (bytes === -1 && (end - start) * 3 > max) bytes = this.#utf8Length(s.slice(start, end));
+    if (bytes > max) throw this.#tooLarge("a line");
     // The known field names are matched in place. A character read past the name is at most the
     // line terminator (never a letter or colon), so a short line simply fails to match.
+    const first = s.charCodeAt(start);
     let valueStart: number;
-    switch (s.charCodeAt(start)) {
-      case 100: // data
-        if (
-          s.charCodeAt(start + 1) !== 97 || s.charCodeAt(start + 2) !== 116 ||
-          s.charCodeAt(start + 3) !== 97
-        ) return;
-        valueStart = start + 4;
-        break;
-      case 101: // event
-        if (
-          s.charCodeAt(start + 1) !== 118 || s.charCodeAt(start + 2) !== 101 ||
-          s.charCodeAt(start + 3) !== 110 || s.charCodeAt(start + 4) !== 116
-        ) return;
-        valueStart = start + 5;
-        break;
-      case 105: // id
-        if (s.charCodeAt(start + 1) !== 100) return;
-        valueStart = start + 2;
-        break;
-      case 114: // retry
-        if (
-          s.charCodeAt(start + 1) !== 101 || s.charCodeAt(start + 2) !== 116 ||
-          s.charCodeAt(start + 3) !== 114 || s.charCodeAt(start + 4) !== 121
-        ) return;
-        valueStart = start + 5;
-        break;
-      case COLON:
-        this.#onComment?.(s.slice(start + 1, end));
-        return;
-      default:
-        return; // an unknown field
+    if (first === 100) { // data
+      if (
+        s.charCodeAt(start + 1) !== 97 || s.charCodeAt(start + 2) !== 116 ||
+        s.charCodeAt(start + 3) !== 97
+      ) return;
+      valueStart = start + 4;
+    } else if (first === 101) { // event
+      if (
+        s.charCodeAt(start + 1) !== 118 || s.charCodeAt(start + 2) !== 101 ||
+        s.charCodeAt(start + 3) !== 110 || s.charCodeAt(start + 4) !== 116
+      ) return;
+      valueStart = start + 5;
+    } else if (first === 105) { // id
+      if (s.charCodeAt(start + 1) !== 100) return;
+      valueStart = start + 2;
+    } else if (first === 114) { // retry
+      if (
+        s.charCodeAt(start + 1) !== 101 || s.charCodeAt(start + 2) !== 116 ||
+        s.charCodeAt(start + 3) !== 114 || s.charCodeAt(start + 4) !== 121
+      ) return;
+      valueStart = start + 5;
+    } else {
+      if (first === COLON) this.#onComment?.(s.slice(start + 1, end));
+      return; // a comment or an unknown field
     }
     let value: string;
     if (valueStart === end) {
@@ -386,48 +427,61 @@ export class SseDecoder {
     } else {
       return; // a longer field name that starts like a known one
     }
-    switch (s.charCodeAt(start)) {
-      case 100:
-        this.#appendData(value);
-        break;
-      case 101:
-        this.#eventType = value;
-        break;
-      case 105:
-        if (value.indexOf("\0") === -1) {
-          this.#id = value;
-          this.#lastEventId = value;
-        }
-        break;
-      default: {
-        if (value.length === 0) return;
-        for (let i = 0; i < value.length; i++) {
-          const c = value.charCodeAt(i);
-          if (c < 48 || c > 57) return;
-        }
-        const ms = Number(value);
-        this.#retry = ms;
-        this.#onRetry?.(ms);
+    if (first === 100) {
+      // The field name, colon and space are ASCII: one byte per code unit.
+      this.#appendData(value, bytes === -1 ? -1 : bytes - (valueStart - start));
+    } else if (first === 101) {
+      this.#eventType = value;
+    } else if (first === 105) {
+      if (value.indexOf("\0") === -1) {
+        this.#id = value;
+        this.#lastEventId = value;
       }
+    } else {
+      if (value.length === 0) return;
+      for (let i = 0; i < value.length; i++) {
+        const c = value.charCodeAt(i);
+        if (c < 48 || c > 57) return;
+      }
+      const ms = Number(value);
+      this.#retry = ms;
+      this.#onRetry?.(ms);
     }
   }
 
-  #appendData(value: string): void {
-    const data = this.#data;
-    this.#dataUnits += data.length === 0 ? value.length : value.length + 1;
-    data.push(value);
-    if (this.#dataUnits * 3 > this.#maxEventBytes) {
-      for (; this.#dataMeasured < data.length; this.#dataMeasured++) {
-        this.#dataBytes += utf8Length(data[this.#dataMeasured]!) + (this.#dataMeasured > 0 ? 1 : 0);
+  /** Adds a `data` value (of `bytes` UTF-8 bytes, or -1 when unknown) to the data buffer. */
+  #appendData(value: string, bytes: number): void {
+    const lines = this.#dataLines++;
+    let units: number;
+    if (lines === 0) {
+      this.#data = value;
+      units = this.#dataUnits = value.length;
+    } else {
+      this.#moreData.push(value);
+      units = this.#dataUnits += value.length + 1;
+    }
+    const max = this.#maxEventBytes;
+    if (this.#dataBytes + 3 * (units - this.#dataMeasuredUnits) > max) {
+      // Every line after the first adds its LF.
+      for (let i = this.#dataMeasured; i <= lines; i++) {
+        this.#dataBytes += i === lines && bytes !== -1
+          ? bytes + (i > 0 ? 1 : 0)
+          : i === 0
+          ? this.#utf8Length(this.#data)
+          : this.#utf8Length(this.#moreData[i - 1]!) + 1;
       }
-      if (this.#dataBytes > this.#maxEventBytes) throw this.#tooLarge("an event's data");
+      this.#dataMeasured = lines + 1;
+      this.#dataMeasuredUnits = units;
+      if (this.#dataBytes > max) throw this.#tooLarge("an event's data");
     }
   }
 
   #dispatch(out: SseEvent[]): void {
-    const data = this.#data;
-    if (data.length > 0) {
-      const event: SseEvent = { data: data.length === 1 ? data[0]! : data.join("\n") };
+    if (this.#dataLines > 0) {
+      const data = this.#dataLines === 1
+        ? this.#data
+        : `${this.#data}\n${this.#moreData.join("\n")}`;
+      const event: SseEvent = { data };
       if (this.#eventType !== "") event.event = this.#eventType;
       if (this.#id !== undefined) event.id = this.#id;
       if (this.#retry !== undefined) event.retry = this.#retry;
@@ -437,10 +491,13 @@ export class SseDecoder {
   }
 
   #clearBlock(): void {
-    if (this.#data.length > 0) {
-      this.#data = [];
+    if (this.#dataLines > 0) {
+      if (this.#dataLines > 1) this.#moreData = [];
+      this.#dataLines = 0;
+      this.#data = "";
       this.#dataUnits = 0;
       this.#dataBytes = 0;
+      this.#dataMeasuredUnits = 0;
       this.#dataMeasured = 0;
     }
     this.#eventType = "";
@@ -453,8 +510,13 @@ export class SseDecoder {
       this.#pending = [];
       this.#pendingUnits = 0;
       this.#pendingBytes = 0;
+      this.#pendingMeasuredUnits = 0;
       this.#pendingMeasured = 0;
     }
+  }
+
+  #utf8Length(s: string): number {
+    return utf8Length(s, this.#scratch ??= new Uint8Array(16 * 1024));
   }
 
   #tooLarge(what: string): SseError {
