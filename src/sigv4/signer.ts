@@ -3,7 +3,7 @@
  * @module
  */
 
-import { sha256Hex, toHex } from "./_sha256.ts";
+import { sha256Hex, sha256HexOfText, toHex } from "./_sha256.ts";
 import {
   canonicalHeaderValue,
   canonicalPath,
@@ -14,7 +14,6 @@ import {
   SIGV4_ALGORITHM,
   UNSIGNED_PAYLOAD,
 } from "./canonical.ts";
-import { sha256HexOfText } from "./_sha256.ts";
 import {
   assertCredentials,
   type AwsCredentialProvider,
@@ -143,10 +142,10 @@ const PRESIGN_PARAMS = new Set([
 const encoder = new TextEncoder();
 type Bytes = Uint8Array<ArrayBuffer>;
 
-/** A body ready to be signed: its bytes (to hash and send), or a stream to pass through. */
+/** A body ready to be signed: its content (to hash and send), or a stream to pass through. */
 interface PreparedBody {
-  /** The bytes to hash and send; `null` without a body. */
-  bytes: Bytes | null;
+  /** What to hash (a string as UTF-8) and send; `null` without a body. */
+  content: Bytes | string | null;
   /** A body that is not read: a stream (or a `Request`'s body, kept on the `Request`). */
   passThrough: ReadableStream<Uint8Array> | null;
   /** The `content-type` fetch would add for this body type, if any. */
@@ -168,7 +167,8 @@ interface Prepared {
 
 /** A `Request` or `SignableRequest` reduced, with its URL. */
 interface PreparedRequest extends Prepared {
-  url: URL;
+  /** The URL, serialized. */
+  href: string;
 }
 
 /**
@@ -230,6 +230,8 @@ export class SigV4Signer {
   readonly #keys: SigningKeyCache;
   #lastSecond = NaN;
   #lastAmzDate = "";
+  #lastPath: string | undefined;
+  #lastCanonicalPath = "";
 
   /** Creates a signer for one region and service. */
   constructor(options: SigV4SignerOptions) {
@@ -287,7 +289,7 @@ export class SigV4Signer {
   async sign(input: Request | SignableRequest, options: SignOptions = {}): Promise<Request> {
     const prepared = await prepare(input, options);
     const details = await this.#sign(prepared, options, undefined);
-    return buildRequest(input, prepared, prepared.url, details.headers);
+    return buildRequest(input, prepared, prepared.href, details.headers);
   }
 
   /**
@@ -323,10 +325,10 @@ export class SigV4Signer {
     const expiresIn = validateExpiresIn(options?.expiresIn);
     const prepared = await prepare(input, options);
     const details = await this.#sign(prepared, options, expiresIn);
-    const url = new URL(prepared.url);
+    const url = new URL(prepared.href);
     url.hash = "";
     url.search = details.query;
-    return buildRequest(input, prepared, url, details.headers);
+    return buildRequest(input, prepared, url.href, details.headers);
   }
 
   /**
@@ -378,11 +380,7 @@ export class SigV4Signer {
         host: undefined,
         headers,
         body: {
-          bytes: body === undefined
-            ? null
-            : typeof body === "string"
-            ? encoder.encode(body)
-            : body as Bytes,
+          content: (body ?? null) as Bytes | string | null,
           passThrough: null,
           contentType: null,
         },
@@ -476,12 +474,17 @@ export class SigV4Signer {
         "SigV4Signer: a ReadableStream body cannot be hashed without reading it; pass " +
           "{ unsignedPayload: true } or { payloadHash } (its hex SHA-256)",
       );
-    } else if (body.bytes === null || body.bytes.length === 0) {
+    } else if (body.content === null || body.content.length === 0) {
       payloadHash = EMPTY_PAYLOAD_HASH;
-    } else if (body.bytes.length <= SYNC_HASH_LIMIT) {
-      payloadHash = sha256Hex(body.bytes);
+    } else if (typeof body.content === "string") {
+      // A UTF-16 code unit takes at most 3 bytes of UTF-8.
+      payloadHash = body.content.length * 3 <= SYNC_HASH_LIMIT
+        ? sha256HexOfText(body.content)
+        : await webCryptoSha256(encoder.encode(body.content));
     } else {
-      payloadHash = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", body.bytes)));
+      payloadHash = body.content.length <= SYNC_HASH_LIMIT
+        ? sha256Hex(body.content)
+        : await webCryptoSha256(body.content);
     }
 
     // What the signature adds, signed (before) or not (after).
@@ -521,8 +524,8 @@ export class SigV4Signer {
     let headerBlock = "";
     for (const name of names) headerBlock += name + ":" + signed.get(name) + "\n";
     const signedHeaders = names.join(";");
-    const canonicalRequest = request.method + "\n" +
-      canonicalPath(request.path, this.#uriEscapePath) + "\n" + query + "\n" + headerBlock + "\n" +
+    const canonicalRequest = request.method + "\n" + this.#canonicalPath(request.path) + "\n" +
+      query + "\n" + headerBlock + "\n" +
       signedHeaders + "\n" + payloadHash;
     const stringToSign = SIGV4_ALGORITHM + "\n" + amzDate + "\n" + scope + "\n" +
       sha256HexOfText(canonicalRequest);
@@ -553,6 +556,15 @@ export class SigV4Signer {
       headers: send,
       query,
     };
+  }
+
+  /** `canonicalPath`, memoized for the last path (a gateway signs the same few paths). */
+  #canonicalPath(path: string): string {
+    if (path !== this.#lastPath) {
+      this.#lastCanonicalPath = canonicalPath(path, this.#uriEscapePath);
+      this.#lastPath = path;
+    }
+    return this.#lastCanonicalPath;
   }
 
   /** `X-Amz-Date` of a time, memoized for the current second. */
@@ -614,6 +626,10 @@ function validatePayloadHash(hash: string): string {
   return hash;
 }
 
+async function webCryptoSha256(bytes: Bytes): Promise<string> {
+  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
+}
+
 /** Reads what `#sign` needs from a `Request` or a `SignableRequest`; reads a body at most once. */
 async function prepare(
   input: Request | SignableRequest,
@@ -627,70 +643,105 @@ async function prepare(
     if (input.body !== null) {
       if (input.bodyUsed) throw new TypeError("SigV4Signer: the request's body was already read");
       body = hashGiven || input.headers.has("x-amz-content-sha256")
-        ? { bytes: null, passThrough: input.body, contentType: null }
+        ? { content: null, passThrough: input.body, contentType: null }
         : {
-          bytes: new Uint8Array(await input.arrayBuffer()),
+          content: new Uint8Array(await input.arrayBuffer()),
           passThrough: null,
           contentType: null,
         };
     }
-    return fromUrl(input.method, new URL(input.url), headers, body);
+    return prepared(input.method, input.url, headers, body);
   }
   let method = input.method ?? "GET";
   const upper = method.toUpperCase();
   if (FETCH_NORMALIZED_METHODS.has(upper)) method = upper;
-  const url = new URL(input.url);
-  return fromUrl(method, url, headerPairs(input.headers), await prepareBody(input.body));
+  return prepared(method, input.url, headerPairs(input.headers), await prepareBody(input.body));
 }
 
-function fromUrl(
+/**
+ * An absolute http(s) URL that the URL parser would leave exactly as written: lowercase host
+ * name (not an IP address), no default or zero-padded port, a path of plain characters without
+ * dot segments, no fragment. Its parts can be read off the string, saving a parse per signature;
+ * anything else goes through `new URL`.
+ */
+const PLAIN_URL =
+  /^https?:\/\/((?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*(?::[1-9]\d{0,4})?)(\/[\w\-.~!$&'()*+,;=:@%/]*)(?:\?([\w\-.~!$&()*+,;=:@%/?]*))?$/;
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)|%2e/i;
+
+function prepared(
   method: string,
-  url: URL,
+  url: string | URL,
   headers: [string, string][],
   body: PreparedBody,
 ): PreparedRequest {
-  const query = url.search === "" ? [] : url.searchParams;
-  return { method, url, path: url.pathname, query, host: url.host, headers, body };
+  if (typeof url === "string") {
+    const match = PLAIN_URL.exec(url);
+    if (match !== null && !DOT_SEGMENT.test(match[2]!) && !isDefaultPort(url, match[1]!)) {
+      const search = match[3];
+      return {
+        method,
+        href: url,
+        path: match[2]!,
+        query: search === undefined || search === "" ? [] : new URLSearchParams(search),
+        host: match[1]!,
+        headers,
+        body,
+      };
+    }
+  }
+  const parsed = new URL(url);
+  const query = parsed.search === "" ? [] : parsed.searchParams;
+  return {
+    method,
+    href: parsed.href,
+    path: parsed.pathname,
+    query,
+    host: parsed.host,
+    headers,
+    body,
+  };
 }
 
-const NO_BODY: PreparedBody = { bytes: null, passThrough: null, contentType: null };
+function isDefaultPort(url: string, host: string): boolean {
+  return url.startsWith("https:") ? host.endsWith(":443") : host.endsWith(":80");
+}
 
-/** A body init as bytes, with the content type fetch would give it. */
+const NO_BODY: PreparedBody = { content: null, passThrough: null, contentType: null };
+
+/** A body init as bytes or text, with the content type fetch would give it. */
 async function prepareBody(body: BodyInit | null | undefined): Promise<PreparedBody> {
   if (body === undefined || body === null) return NO_BODY;
   if (typeof body === "string") {
-    return {
-      bytes: encoder.encode(body),
-      passThrough: null,
-      contentType: "text/plain;charset=UTF-8",
-    };
+    return { content: body, passThrough: null, contentType: "text/plain;charset=UTF-8" };
   }
   if (body instanceof Uint8Array) {
-    return { bytes: body as Bytes, passThrough: null, contentType: null };
+    return { content: body as Bytes, passThrough: null, contentType: null };
   }
   if (ArrayBuffer.isView(body)) {
     const bytes = new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.byteLength);
-    return { bytes, passThrough: null, contentType: null };
+    return { content: bytes, passThrough: null, contentType: null };
   }
   if (body instanceof ArrayBuffer) {
-    return { bytes: new Uint8Array(body), passThrough: null, contentType: null };
+    return { content: new Uint8Array(body), passThrough: null, contentType: null };
   }
-  if (body instanceof ReadableStream) return { bytes: null, passThrough: body, contentType: null };
+  if (body instanceof ReadableStream) {
+    return { content: null, passThrough: body, contentType: null };
+  }
   if (body instanceof URLSearchParams) {
     return {
-      bytes: encoder.encode(body.toString()),
+      content: body.toString(),
       passThrough: null,
       contentType: "application/x-www-form-urlencoded;charset=UTF-8",
     };
   }
   if (body instanceof Blob) {
     const bytes = new Uint8Array(await body.arrayBuffer());
-    return { bytes, passThrough: null, contentType: body.type === "" ? null : body.type };
+    return { content: bytes, passThrough: null, contentType: body.type === "" ? null : body.type };
   }
   // FormData and anything else fetch accepts: let fetch serialize it (with its boundary).
   const serialized = new Request("http://localhost/", { method: "POST", body });
   return {
-    bytes: new Uint8Array(await serialized.arrayBuffer()),
+    content: new Uint8Array(await serialized.arrayBuffer()),
     passThrough: null,
     contentType: serialized.headers.get("content-type"),
   };
@@ -701,35 +752,38 @@ function headerPairs(init: HeadersInit | undefined): [string, string][] {
   if (init === undefined) return [];
   if (init instanceof Headers) return [...init];
   const pairs: [string, string][] = [];
-  const names = new Set<string>();
-  for (const entry of Array.isArray(init) ? init : Object.entries(init)) {
+  const entries = Array.isArray(init) ? init : Object.entries(init);
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
     if (entry.length !== 2) {
       throw new TypeError("SigV4Signer: a header must be a [name, value] pair");
     }
     const name = String(entry[0]).toLowerCase();
     // Repeated names: let fetch join them (", ") as it will on the wire.
-    if (names.has(name)) return [...new Headers(init)];
-    names.add(name);
-    pairs.push([name, String(entry[1]).replace(HTTP_WHITESPACE_ENDS, "")]);
+    for (let j = 0; j < i; j++) if (pairs[j]![0] === name) return [...new Headers(init)];
+    let value = String(entry[1]);
+    if (HTTP_WHITESPACE_AT_ENDS.test(value)) value = value.replace(HTTP_WHITESPACE_AT_ENDS_G, "");
+    pairs.push([name, value]);
   }
   return pairs;
 }
 
-const HTTP_WHITESPACE_ENDS = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+const HTTP_WHITESPACE_AT_ENDS = /^[\t\n\r ]|[\t\n\r ]$/;
+const HTTP_WHITESPACE_AT_ENDS_G = /^[\t\n\r ]+|[\t\n\r ]+$/g;
 
 /** The signed `Request`: the input's properties, the signed headers, the body read or streamed. */
 function buildRequest(
   input: Request | SignableRequest,
   prepared: PreparedRequest,
-  url: URL,
+  href: string,
   headers: [string, string][],
 ): Request {
-  const { bytes, passThrough } = prepared.body;
+  const { content, passThrough } = prepared.body;
   if (input instanceof Request) {
-    if (url === prepared.url) {
-      return bytes === null
+    if (href === prepared.href) {
+      return content === null
         ? new Request(input, { headers })
-        : new Request(input, { headers, body: bytes });
+        : new Request(input, { headers, body: content });
     }
     const init: RequestInit & { duplex?: "half" } = {
       method: input.method,
@@ -737,19 +791,19 @@ function buildRequest(
       signal: input.signal,
       redirect: input.redirect,
     };
-    if (bytes !== null) init.body = bytes;
+    if (content !== null) init.body = content;
     else if (passThrough !== null) {
       init.body = passThrough;
       init.duplex = "half";
     }
-    return new Request(url, init);
+    return new Request(href, init);
   }
   const { url: _url, ...rest } = input;
   const init: RequestInit & { duplex?: "half" } = { ...rest, method: prepared.method, headers };
-  if (bytes !== null) init.body = bytes;
+  if (content !== null) init.body = content;
   else if (passThrough !== null) {
     init.body = passThrough;
     init.duplex = "half";
   } else delete init.body;
-  return new Request(url, init);
+  return new Request(href, init);
 }
