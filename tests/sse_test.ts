@@ -126,6 +126,14 @@ Deno.test("SseDecoder replaces invalid and truncated UTF-8 with U+FFFD", () => {
   ]);
 });
 
+Deno.test("SseDecoder accepts bytes and text mixed", () => {
+  const euro = utf8.encode("\u20ac");
+  assert.deepEqual(
+    decode([utf8.encode("data: a"), "b", euro, "\ndata:", euro.subarray(0, 1), "\n\n"]).events,
+    [{ data: "ab\u20ac\n\ufffd" }],
+  );
+});
+
 Deno.test("SseDecoder discards an unterminated last event unless flushIncompleteEvent", () => {
   for (const tail of ["data: b\n", "data: b", "data: b\r"]) {
     const text = `data: a\n\n${tail}`;

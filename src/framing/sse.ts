@@ -219,6 +219,11 @@ export class SseDecoder {
     let ascii = false;
     if (typeof chunk === "string") {
       text = chunk;
+      // Text after bytes that ended inside a code point: that code point is incomplete.
+      if (this.#decoderHoldsBytes) {
+        this.#decoderHoldsBytes = false;
+        text = this.#streamingDecoder.decode() + text;
+      }
     } else {
       const length = chunk.length;
       if (length === 0) return out;
