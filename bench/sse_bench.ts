@@ -8,7 +8,7 @@
  * Targets: ours ≥ 1× on "openai 16 KiB", ≥ 1.5× on "openai 64 B" and "4 MB line".
  */
 import { EventSourceParserStream } from "npm:eventsource-parser@3.1.1/stream";
-import { SseDecoderStream } from "../mod.ts";
+import { SseDecoderStream } from "../src/framing/mod.ts";
 
 const encoder = new TextEncoder();
 

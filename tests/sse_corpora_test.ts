@@ -4,7 +4,12 @@
  * when `../shared/corpora` is absent.
  */
 import assert from "node:assert/strict";
-import { SseDecoder, type SseDecoderOptions, SseDecoderStream, type SseEvent } from "../mod.ts";
+import {
+  SseDecoder,
+  type SseDecoderOptions,
+  SseDecoderStream,
+  type SseEvent,
+} from "../src/framing/mod.ts";
 import {
   chunkings,
   collect,

@@ -7,7 +7,7 @@ import {
   SseDecoderStream,
   SseEncoderStream,
   type SseEvent,
-} from "../mod.ts";
+} from "../src/framing/mod.ts";
 
 /** Any code points, lone surrogates excluded (UTF-8 cannot carry them). */
 const text = (exclude: RegExp) =>

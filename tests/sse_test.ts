@@ -7,7 +7,7 @@ import {
   SseEncoderStream,
   SseError,
   type SseEvent,
-} from "../mod.ts";
+} from "../src/framing/mod.ts";
 import { chunkings, collect } from "./_helpers.ts";
 
 const utf8 = new TextEncoder();
