@@ -287,6 +287,25 @@ Deno.test("SseDecoderStream errors with event_too_large", async () => {
   assert.equal(events[0]?.data.length, 1024 * 1024);
 });
 
+Deno.test("SseDecoder returns the events before an oversized one, then throws", async () => {
+  const input = utf8.encode(`data: one\n\ndata: two\n\ndata: ${"x".repeat(200)}\n\n`);
+  const decoder = new SseDecoder({ maxEventBytes: 100 });
+  assert.deepEqual(decoder.push(input), [{ data: "one" }, { data: "two" }]);
+  assert.throws(
+    () => decoder.push(utf8.encode("data: later\n\n")),
+    (error) => error instanceof SseError && error.code === "event_too_large",
+  );
+  assert.throws(() => decoder.end(), SseError);
+  // Through the stream: both events arrive before the stream errors.
+  const seen: string[] = [];
+  await assert.rejects(
+    ReadableStream.from([input]).pipeThrough(new SseDecoderStream({ maxEventBytes: 100 }))
+      .pipeTo(new WritableStream({ write: (event) => void seen.push(event.data) })),
+    (error) => error instanceof SseError && error.code === "event_too_large",
+  );
+  assert.deepEqual(seen, ["one", "two"]);
+});
+
 // --- linear time -------------------------------------------------------------------------------
 
 /**

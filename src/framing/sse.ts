@@ -240,7 +240,10 @@ export class SseDecoder {
     try {
       this.#feed(text, ascii, out);
     } catch (error) {
-      throw this.#fail(error);
+      const failure = this.#fail(error);
+      // Events completed before the failing one are not lost: they are returned now, and the
+      // (sticky) error is thrown by the next call.
+      if (!(failure instanceof SseError) || out.length === 0) throw failure;
     }
     return out;
   }
