@@ -1,5 +1,1232 @@
 /**
- * (work in progress)
+ * OpenAI Chat Completions streaming (`POST /v1/chat/completions` with `stream: true`): the
+ * `chat.completion.chunk` objects of a `text/event-stream` body ⇄ {@linkcode LlmEvent}s.
+ *
+ * - {@linkcode OpenAIChatDecoder} / {@linkcode OpenAIChatDecoderStream}: SSE events (from
+ *   `SseDecoderStream`) → `LlmEvent`s. OpenAI-compatible dialects are understood too: DeepSeek's
+ *   `reasoning_content`, OpenRouter's `reasoning` / `reasoning_details`, a repeated
+ *   `finish_reason`, `usage: null` chunks, empty `data:` frames, Azure's leading
+ *   `prompt_filter_results` chunk, numeric error codes.
+ * - {@linkcode OpenAIChatEncoder} / {@linkcode OpenAIChatEncoderStream}: `LlmEvent`s → SSE events
+ *   that the official SDKs read (feed them to `SseEncoderStream`).
+ * - The stop-reason, usage and error conversions both directions, shared with the non-streaming
+ *   body converters: {@linkcode decodeOpenAIChatStopReason}, {@linkcode encodeOpenAIChatStopReason},
+ *   {@linkcode decodeOpenAIChatUsage}, {@linkcode encodeOpenAIChatUsage},
+ *   {@linkcode decodeOpenAIChatError}, {@linkcode encodeOpenAIChatError}.
+ *
+ * Block indices: OpenAI has no content blocks, so the decoder numbers them in order of first
+ * appearance (reasoning, text, each tool call). A text or reasoning block is closed as soon as a
+ * block of another kind starts (a later fragment opens a new block); tool-call blocks stay open
+ * until `finish_reason`, because some providers interleave the fragments of several calls. Only
+ * choice 0 is read (`n > 1` is not supported).
+ *
  * @module
  */
-export {};
+import type { SseEvent } from "../framing/sse.ts";
+import {
+  type Citation,
+  createUsage,
+  errorKindFromStatus,
+  type LlmErrorEvent,
+  type LlmErrorKind,
+  type LlmEvent,
+  type StopReason,
+  type Usage,
+} from "./events.ts";
+
+// ---------------------------------------------------------------------------------------------
+// The one place for OpenAI's stop reasons and error types, both directions.
+
+/**
+ * A `finish_reason` the encoder writes.
+ *
+ * @example
+ * ```ts
+ * import { encodeOpenAIChatStopReason, type OpenAIChatFinishReason } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * const reason: OpenAIChatFinishReason = encodeOpenAIChatStopReason("max_tokens");
+ * assert.equal(reason, "length");
+ * ```
+ */
+export type OpenAIChatFinishReason = "stop" | "length" | "tool_calls" | "content_filter";
+
+/** OpenAI `finish_reason` → normalized stop reason; anything else is `other`. */
+const STOP_REASON_FROM_FINISH_REASON: ReadonlyMap<string, StopReason> = new Map([
+  ["stop", "end_turn"],
+  ["length", "max_tokens"],
+  ["tool_calls", "tool_use"],
+  ["function_call", "tool_use"],
+  ["content_filter", "content_filter"],
+  // OpenRouter reports a failed generation as `finish_reason: "error"`.
+  ["error", "error"],
+]);
+
+/** Normalized stop reason → OpenAI `finish_reason`. */
+const FINISH_REASON_FROM_STOP_REASON: Readonly<Record<StopReason, OpenAIChatFinishReason>> = {
+  end_turn: "stop",
+  stop_sequence: "stop",
+  max_tokens: "length",
+  context_window_exceeded: "length",
+  tool_use: "tool_calls",
+  content_filter: "content_filter",
+  guardrail: "content_filter",
+  error: "stop",
+  other: "stop",
+};
+
+/**
+ * OpenAI error `type`s and `code`s (and those of compatible providers) → HTTP status. The error
+ * kind is then `errorKindFromStatus(status)`.
+ */
+const ERROR_STATUS: ReadonlyMap<string, number> = new Map([
+  ["invalid_request_error", 400],
+  ["context_length_exceeded", 400],
+  ["invalid_api_key", 401],
+  ["authentication_error", 401],
+  ["permission_error", 403],
+  ["permission_denied", 403],
+  ["not_found_error", 404],
+  ["model_not_found", 404],
+  ["rate_limit_exceeded", 429],
+  ["rate_limit_error", 429],
+  ["insufficient_quota", 429],
+  ["tokens", 429],
+  ["requests", 429],
+  ["server_error", 500],
+  ["api_error", 500],
+  ["internal_error", 500],
+  ["upstream_error", 502],
+  ["overloaded_error", 503],
+  ["service_unavailable", 503],
+  ["timeout_error", 504],
+  ["model_error", 424],
+]);
+
+/** Error kind → the OpenAI error `type` the encoder writes (each is a key of `ERROR_STATUS`). */
+const ERROR_TYPE_FROM_KIND: Readonly<Record<LlmErrorKind, string>> = {
+  invalid_request: "invalid_request_error",
+  authentication: "authentication_error",
+  permission: "permission_error",
+  not_found: "not_found_error",
+  rate_limit: "rate_limit_error",
+  overloaded: "overloaded_error",
+  timeout: "timeout_error",
+  model_error: "model_error",
+  server_error: "server_error",
+  protocol_error: "upstream_error",
+  other: "api_error",
+};
+
+/** SSE event names and JSON `type`s of Anthropic Messages streams, to name a protocol mismatch. */
+const ANTHROPIC_EVENT_TYPES: ReadonlySet<string> = new Set([
+  "message_start",
+  "message_delta",
+  "message_stop",
+  "content_block_start",
+  "content_block_delta",
+  "content_block_stop",
+  "ping",
+]);
+
+// ---------------------------------------------------------------------------------------------
+// Conversions shared with the non-streaming bodies.
+
+/**
+ * Converts an OpenAI `finish_reason` to the normalized stop reason: `stop` → `end_turn`,
+ * `length` → `max_tokens`, `tool_calls` and `function_call` → `tool_use`, `content_filter` →
+ * `content_filter`, OpenRouter's `error` → `error`, anything else → `other`.
+ *
+ * @param finishReason the provider's `finish_reason`
+ * @returns the normalized stop reason
+ *
+ * @example
+ * ```ts
+ * import { decodeOpenAIChatStopReason } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(decodeOpenAIChatStopReason("tool_calls"), "tool_use");
+ * assert.equal(decodeOpenAIChatStopReason("length"), "max_tokens");
+ * assert.equal(decodeOpenAIChatStopReason("eos"), "other");
+ * ```
+ */
+export function decodeOpenAIChatStopReason(finishReason: string | null | undefined): StopReason {
+  return (finishReason != null && STOP_REASON_FROM_FINISH_REASON.get(finishReason)) || "other";
+}
+
+/**
+ * Converts a normalized stop reason to the OpenAI `finish_reason`: `end_turn` and
+ * `stop_sequence` → `stop`, `max_tokens` and `context_window_exceeded` → `length`, `tool_use` →
+ * `tool_calls`, `content_filter` and `guardrail` → `content_filter`, anything else → `stop`.
+ *
+ * @param stopReason the normalized stop reason
+ * @returns the OpenAI `finish_reason`
+ *
+ * @example
+ * ```ts
+ * import { encodeOpenAIChatStopReason } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(encodeOpenAIChatStopReason("tool_use"), "tool_calls");
+ * assert.equal(encodeOpenAIChatStopReason("guardrail"), "content_filter");
+ * ```
+ */
+export function encodeOpenAIChatStopReason(stopReason: StopReason): OpenAIChatFinishReason {
+  return FINISH_REASON_FROM_STOP_REASON[stopReason] ?? "stop";
+}
+
+/**
+ * The `usage` object of an OpenAI chat completion, as the encoder writes it.
+ *
+ * @example
+ * ```ts
+ * import { createUsage, encodeOpenAIChatUsage, type OpenAIChatUsage } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * const usage: OpenAIChatUsage = encodeOpenAIChatUsage(
+ *   createUsage({ inputTokens: 12, outputTokens: 100, reasoningTokens: 100 }),
+ * );
+ * assert.equal(usage.total_tokens, 112);
+ * assert.equal(usage.completion_tokens_details.reasoning_tokens, 100);
+ * ```
+ */
+export interface OpenAIChatUsage {
+  /** All input tokens, cached ones included. */
+  prompt_tokens: number;
+  /** All output tokens, reasoning included. */
+  completion_tokens: number;
+  /** `prompt_tokens + completion_tokens`. */
+  total_tokens: number;
+  /** Input details: tokens read from the cache (and written to it, when there were any). */
+  prompt_tokens_details: { cached_tokens: number; cache_creation_input_tokens?: number };
+  /** Output details: reasoning tokens. */
+  completion_tokens_details: { reasoning_tokens: number };
+}
+
+/**
+ * Converts an OpenAI `usage` object to a normalized {@linkcode Usage}: `prompt_tokens` (which
+ * already includes cached tokens) → `inputTokens`, `completion_tokens` → `outputTokens`,
+ * `prompt_tokens_details.cached_tokens` (or DeepSeek's `prompt_cache_hit_tokens`) →
+ * `cacheReadTokens`, `prompt_tokens_details.cache_creation_input_tokens` /
+ * `cache_write_tokens` → `cacheWriteTokens`, `completion_tokens_details.reasoning_tokens` →
+ * `reasoningTokens`. `totalTokens` is recomputed as input + output.
+ *
+ * @param usage the provider's `usage` value
+ * @returns the normalized usage, or `undefined` when `usage` is not an object (e.g. `null`)
+ *
+ * @example
+ * ```ts
+ * import { decodeOpenAIChatUsage } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(
+ *   decodeOpenAIChatUsage({
+ *     prompt_tokens: 30,
+ *     completion_tokens: 15,
+ *     total_tokens: 45,
+ *     prompt_tokens_details: { cached_tokens: 10 },
+ *     completion_tokens_details: { reasoning_tokens: 7 },
+ *   }),
+ *   {
+ *     inputTokens: 30,
+ *     outputTokens: 15,
+ *     totalTokens: 45,
+ *     cacheReadTokens: 10,
+ *     cacheWriteTokens: 0,
+ *     reasoningTokens: 7,
+ *   },
+ * );
+ * assert.equal(decodeOpenAIChatUsage(null), undefined);
+ * ```
+ */
+export function decodeOpenAIChatUsage(usage: unknown): Usage | undefined {
+  if (!isObject(usage)) return undefined;
+  const prompt = isObject(usage.prompt_tokens_details) ? usage.prompt_tokens_details : {};
+  const completion = isObject(usage.completion_tokens_details)
+    ? usage.completion_tokens_details
+    : {};
+  const inputTokens = count(usage.prompt_tokens) ?? 0;
+  const total = count(usage.total_tokens);
+  const outputTokens = count(usage.completion_tokens) ??
+    (total !== undefined ? Math.max(0, total - inputTokens) : 0);
+  return createUsage({
+    inputTokens,
+    outputTokens,
+    cacheReadTokens: count(prompt.cached_tokens) ?? count(usage.prompt_cache_hit_tokens) ?? 0,
+    cacheWriteTokens: count(prompt.cache_creation_input_tokens) ??
+      count(prompt.cache_write_tokens) ?? count(usage.cache_creation_input_tokens) ?? 0,
+    reasoningTokens: count(completion.reasoning_tokens) ?? 0,
+  });
+}
+
+/**
+ * Converts a normalized {@linkcode Usage} to an OpenAI `usage` object. Cache writes have no
+ * OpenAI field; when there are any they are written as
+ * `prompt_tokens_details.cache_creation_input_tokens` (the field some OpenAI-compatible gateways
+ * use, and that {@linkcode decodeOpenAIChatUsage} reads).
+ *
+ * @param usage the normalized usage
+ * @returns the OpenAI `usage` object
+ *
+ * @example
+ * ```ts
+ * import { createUsage, encodeOpenAIChatUsage } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(
+ *   encodeOpenAIChatUsage(createUsage({ inputTokens: 30, outputTokens: 15, cacheReadTokens: 10 })),
+ *   {
+ *     prompt_tokens: 30,
+ *     completion_tokens: 15,
+ *     total_tokens: 45,
+ *     prompt_tokens_details: { cached_tokens: 10 },
+ *     completion_tokens_details: { reasoning_tokens: 0 },
+ *   },
+ * );
+ * ```
+ */
+export function encodeOpenAIChatUsage(usage: Usage): OpenAIChatUsage {
+  const promptDetails: OpenAIChatUsage["prompt_tokens_details"] = {
+    cached_tokens: usage.cacheReadTokens,
+  };
+  if (usage.cacheWriteTokens > 0) {
+    promptDetails.cache_creation_input_tokens = usage.cacheWriteTokens;
+  }
+  return {
+    prompt_tokens: usage.inputTokens,
+    completion_tokens: usage.outputTokens,
+    total_tokens: usage.totalTokens,
+    prompt_tokens_details: promptDetails,
+    completion_tokens_details: { reasoning_tokens: usage.reasoningTokens },
+  };
+}
+
+/**
+ * The body of an OpenAI error, as the encoder writes it (also inside a stream).
+ *
+ * @example
+ * ```ts
+ * import { encodeOpenAIChatError, type OpenAIChatErrorBody } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * const body: OpenAIChatErrorBody = encodeOpenAIChatError({
+ *   type: "error",
+ *   kind: "overloaded",
+ *   message: "Overloaded",
+ *   status: 529,
+ * });
+ * assert.deepEqual(body.error, {
+ *   message: "Overloaded",
+ *   type: "overloaded_error",
+ *   param: null,
+ *   code: null,
+ * });
+ * ```
+ */
+export interface OpenAIChatErrorBody {
+  /** The error. */
+  error: {
+    /** What went wrong. */
+    message: string;
+    /** The OpenAI error type (`invalid_request_error`, `rate_limit_error`, `server_error`, …). */
+    type: string;
+    /** Always `null`: the encoder does not know which parameter was at fault. */
+    param: null;
+    /** The provider's own error type, when known. */
+    code: string | null;
+  };
+}
+
+/**
+ * Converts the `error` member of an OpenAI error body (or of an error chunk inside a stream) to
+ * an `error` event. The status comes from a numeric `code` (OpenRouter sends HTTP statuses
+ * there), else from a known `code` or `type` (`rate_limit_exceeded` and `insufficient_quota` →
+ * 429, `invalid_request_error` → 400, `server_error` → 500, …), else 500. The kind follows from
+ * the status; `providerType` is the string `code`, else the `type`.
+ *
+ * @param error the `error` member (an object, or a bare message string)
+ * @returns the `error` event
+ *
+ * @example
+ * ```ts
+ * import { decodeOpenAIChatError } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(
+ *   decodeOpenAIChatError({
+ *     message: "Rate limit reached for gpt-4o",
+ *     type: "tokens",
+ *     param: null,
+ *     code: "rate_limit_exceeded",
+ *   }),
+ *   {
+ *     type: "error",
+ *     kind: "rate_limit",
+ *     message: "Rate limit reached for gpt-4o",
+ *     status: 429,
+ *     providerType: "rate_limit_exceeded",
+ *   },
+ * );
+ * assert.equal(decodeOpenAIChatError({ code: 503, message: "No instances" }).kind, "overloaded");
+ * ```
+ */
+export function decodeOpenAIChatError(error: unknown): LlmErrorEvent {
+  if (!isObject(error)) {
+    const message = typeof error === "string" && error !== "" ? error : "unknown OpenAI error";
+    return { type: "error", kind: errorKindFromStatus(500), message, status: 500 };
+  }
+  const { code, type } = error;
+  const status = httpStatus(code) ?? httpStatus(error.status) ??
+    (typeof code === "string" ? ERROR_STATUS.get(code) : undefined) ??
+    (typeof type === "string" ? ERROR_STATUS.get(type) : undefined) ?? 500;
+  const message = typeof error.message === "string" && error.message !== ""
+    ? error.message
+    : `OpenAI error ${truncate(JSON.stringify(error))}`;
+  const event: LlmErrorEvent = {
+    type: "error",
+    kind: errorKindFromStatus(status),
+    message,
+    status,
+  };
+  const providerType = typeof code === "string" && code !== ""
+    ? code
+    : typeof type === "string" && type !== ""
+    ? type
+    : undefined;
+  if (providerType !== undefined) event.providerType = providerType;
+  return event;
+}
+
+/**
+ * Converts an `error` event to an OpenAI error body: `type` from the kind
+ * (`rate_limit` → `rate_limit_error`, `invalid_request` → `invalid_request_error`,
+ * `protocol_error` → `upstream_error`, …), `code` = the provider's own error type.
+ *
+ * @param event the `error` event
+ * @returns the OpenAI error body
+ *
+ * @example
+ * ```ts
+ * import { encodeOpenAIChatError } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(
+ *   encodeOpenAIChatError({
+ *     type: "error",
+ *     kind: "rate_limit",
+ *     message: "Too many tokens",
+ *     status: 429,
+ *     providerType: "throttlingException",
+ *   }),
+ *   {
+ *     error: {
+ *       message: "Too many tokens",
+ *       type: "rate_limit_error",
+ *       param: null,
+ *       code: "throttlingException",
+ *     },
+ *   },
+ * );
+ * ```
+ */
+export function encodeOpenAIChatError(event: LlmErrorEvent): OpenAIChatErrorBody {
+  return {
+    error: {
+      message: event.message,
+      type: ERROR_TYPE_FROM_KIND[event.kind] ?? "api_error",
+      param: null,
+      code: event.providerType ?? null,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoder
+
+/**
+ * Options of {@linkcode OpenAIChatDecoder} and {@linkcode OpenAIChatDecoderStream}.
+ *
+ * @example
+ * ```ts
+ * import { OpenAIChatDecoder, type OpenAIChatDecoderOptions } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * const options: OpenAIChatDecoderOptions = { id: "req-1", model: "gpt-4o" };
+ * const decoder = new OpenAIChatDecoder(options);
+ * // This chunk carries neither id nor model: the options fill them in.
+ * const events = decoder.push({ data: '{"choices":[{"index":0,"delta":{"content":"Hi"}}]}' });
+ * assert.deepEqual(events[0], {
+ *   type: "message_start",
+ *   id: "req-1",
+ *   model: "gpt-4o",
+ *   role: "assistant",
+ * });
+ * ```
+ */
+export interface OpenAIChatDecoderOptions {
+  /** Message id to use when the chunks carry none (default: a generated `msg_…`). */
+  id?: string;
+  /** Model to use when the chunks carry none (default `""`). */
+  model?: string;
+}
+
+interface ToolCallState {
+  block: number;
+  id: string;
+}
+
+/**
+ * The synchronous core of {@linkcode OpenAIChatDecoderStream}: push each SSE event of an OpenAI
+ * Chat Completions stream, get back the {@linkcode LlmEvent}s it completes; call `end()` when the
+ * stream ends.
+ *
+ * - The first chunk with a choice or usage gives `message_start` (its `id` and `model`, else the
+ *   options'). Empty `data:` frames and chunks with no choice are skipped; `[DONE]` ends the
+ *   stream (anything after it is ignored).
+ * - `content` and `refusal` deltas are text (a refusal is text the model produced; there is no
+ *   separate refusal event), `reasoning_content` / `reasoning` deltas are reasoning text,
+ *   `tool_calls` fragments become `tool_call_start` (the first fragment of an index, which
+ *   carries id and name) and `tool_call_delta` (argument fragments), `annotations` become
+ *   `citation`s.
+ * - The first `finish_reason` closes every open block and gives `message_stop`; a repeated one
+ *   and any content after it are ignored. `usage` (in its own `choices: []` chunk or in any
+ *   other chunk) gives a `usage` event when it arrives; `usage: null` is ignored.
+ * - An error chunk (`data: {"error": …}` or an SSE `error` event) gives an `error` event
+ *   (see {@linkcode decodeOpenAIChatError}). Data that is not a chat completion chunk, named SSE
+ *   events (e.g. an Anthropic stream) and a stream that ends without `finish_reason` give an
+ *   `error` event of kind `protocol_error`, status 502. Nothing follows an `error` event.
+ *
+ * @example Decode the events of a short stream
+ * ```ts
+ * import { OpenAIChatDecoder } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * const decoder = new OpenAIChatDecoder();
+ * const chunk = (choice: object) =>
+ *   ({ data: JSON.stringify({ id: "chatcmpl-1", model: "gpt-4o", choices: [choice] }) });
+ * const events = [
+ *   ...decoder.push(chunk({ index: 0, delta: { role: "assistant", content: "" } })),
+ *   ...decoder.push(chunk({ index: 0, delta: { content: "Hello" } })),
+ *   ...decoder.push(chunk({ index: 0, delta: {}, finish_reason: "stop" })),
+ *   ...decoder.push({ data: "[DONE]" }),
+ *   ...decoder.end(),
+ * ];
+ * assert.deepEqual(events, [
+ *   { type: "message_start", id: "chatcmpl-1", model: "gpt-4o", role: "assistant" },
+ *   { type: "text_delta", index: 0, text: "Hello" },
+ *   { type: "block_stop", index: 0 },
+ *   { type: "message_stop", stopReason: "end_turn", rawStopReason: "stop" },
+ * ]);
+ * ```
+ */
+export class OpenAIChatDecoder {
+  readonly #options: OpenAIChatDecoderOptions;
+  #started = false;
+  #finished = false;
+  #sawDone = false;
+  #failed = false;
+  #sawEvent = false;
+  #nextBlock = 0;
+  /** Open blocks, in the order they were opened. */
+  readonly #open = new Set<number>();
+  #textBlock: number | undefined;
+  #reasoningBlock: number | undefined;
+  readonly #toolCalls = new Map<string, ToolCallState>();
+  #lastToolKey: string | undefined;
+
+  /**
+   * Creates a decoder.
+   *
+   * @param options id and model to use when the chunks carry none
+   */
+  constructor(options: OpenAIChatDecoderOptions = {}) {
+    this.#options = options;
+  }
+
+  /**
+   * Decodes one SSE event.
+   *
+   * @param event an event from the SSE framing decoder
+   * @returns the events it completes (often one, sometimes none or several)
+   */
+  push(event: SseEvent): LlmEvent[] {
+    if (this.#failed || this.#sawDone) return [];
+    const out: LlmEvent[] = [];
+    const name = event.event;
+    const data = event.data.trim();
+    if (name !== undefined && name !== "message" && name !== "error") {
+      return this.#fail(out, mismatch(`an SSE event named "${name}"`, name));
+    }
+    if (data === "") return out;
+    if (name !== "error" && data === "[DONE]") {
+      this.#sawDone = true;
+      return out;
+    }
+    this.#sawEvent = true;
+    let json: unknown;
+    try {
+      json = JSON.parse(data);
+    } catch {
+      if (name === "error") return this.#fail(out, decodeOpenAIChatError(data));
+      return this.#fail(
+        out,
+        protocolError(`expected a JSON chat.completion.chunk, got ${quote(data)}`),
+      );
+    }
+    if (name === "error") {
+      return this.#fail(out, decodeOpenAIChatError(isObject(json) ? json.error ?? json : json));
+    }
+    if (!isObject(json)) {
+      return this.#fail(
+        out,
+        protocolError(`expected a JSON chat.completion.chunk, got ${quote(data)}`),
+      );
+    }
+    if (json.error != null) return this.#fail(out, decodeOpenAIChatError(json.error));
+    const { choices } = json;
+    if (!Array.isArray(choices)) {
+      if (
+        choices !== undefined ||
+        (!isObject(json.usage) && json.object !== "chat.completion.chunk")
+      ) {
+        const foreign = typeof json.type === "string"
+          ? `a JSON object of type "${json.type}"`
+          : `${quote(data)}`;
+        return this.#fail(out, mismatch(foreign, typeof json.type === "string" ? json.type : ""));
+      }
+    }
+    if (json.object === "text_completion") {
+      return this.#fail(out, mismatch('a "text_completion" chunk', "text_completion"));
+    }
+    const choice = Array.isArray(choices)
+      ? choices.find((c): c is Record<string, unknown> => isObject(c) && (c.index ?? 0) === 0)
+      : undefined;
+    const usage = decodeOpenAIChatUsage(json.usage);
+    if (!this.#started && (choice !== undefined || usage !== undefined)) {
+      this.#started = true;
+      out.push({
+        type: "message_start",
+        id: nonEmpty(json.id) ?? this.#options.id ?? `msg_${crypto.randomUUID()}`,
+        model: nonEmpty(json.model) ?? this.#options.model ?? "",
+        role: "assistant",
+      });
+    }
+    if (choice !== undefined && !this.#finished) {
+      if (isObject(choice.delta)) this.#delta(choice.delta, out);
+      const finishReason = nonEmpty(choice.finish_reason);
+      if (finishReason !== undefined) {
+        this.#finished = true;
+        for (const block of this.#open) out.push({ type: "block_stop", index: block });
+        this.#open.clear();
+        out.push({
+          type: "message_stop",
+          stopReason: decodeOpenAIChatStopReason(finishReason),
+          rawStopReason: finishReason,
+        });
+      }
+    }
+    if (usage !== undefined) out.push({ type: "usage", usage });
+    return out;
+  }
+
+  /**
+   * Ends the stream: if no `finish_reason` (and no error) was seen, returns an `error` event of
+   * kind `protocol_error`; otherwise nothing (the blocks were closed at `finish_reason`).
+   *
+   * @returns the final events
+   */
+  end(): LlmEvent[] {
+    if (this.#failed || this.#finished) return [];
+    let message: string;
+    if (!this.#sawEvent) {
+      message = this.#sawDone
+        ? "OpenAI chat stream held no chunk before [DONE]"
+        : "OpenAI chat stream ended before its first chunk";
+    } else {
+      message = this.#sawDone
+        ? "OpenAI chat stream reached [DONE] without a finish_reason"
+        : "OpenAI chat stream ended without a finish_reason (the response was cut off)";
+    }
+    return this.#fail([], protocolError(message));
+  }
+
+  #fail(out: LlmEvent[], error: LlmErrorEvent): LlmEvent[] {
+    this.#failed = true;
+    out.push(error);
+    return out;
+  }
+
+  #delta(delta: Record<string, unknown>, out: LlmEvent[]): void {
+    this.#reasoning(delta, out);
+    const content = typeof delta.content === "string" ? delta.content : "";
+    const refusal = typeof delta.refusal === "string" ? delta.refusal : "";
+    if (content !== "") this.#text(content, out);
+    if (refusal !== "") this.#text(refusal, out);
+    if (Array.isArray(delta.annotations)) {
+      for (const annotation of delta.annotations) this.#annotation(annotation, out);
+    }
+    if (Array.isArray(delta.tool_calls)) {
+      for (const fragment of delta.tool_calls) {
+        if (isObject(fragment)) this.#toolCall(fragment, out);
+      }
+    }
+    if (isObject(delta.function_call)) {
+      const { name, arguments: args } = delta.function_call;
+      this.#toolCall({ index: "function_call", function: { name, arguments: args } }, out);
+    }
+  }
+
+  #reasoning(delta: Record<string, unknown>, out: LlmEvent[]): void {
+    // DeepSeek sends reasoning_content, OpenRouter reasoning (plus reasoning_details, which
+    // repeats the text and adds signatures and encrypted blocks).
+    const text = nonEmpty(delta.reasoning_content) ?? nonEmpty(delta.reasoning);
+    if (text !== undefined) {
+      out.push({ type: "reasoning_delta", index: this.#reasoningIndex(out), kind: "text", text });
+    }
+    if (!Array.isArray(delta.reasoning_details)) return;
+    for (const detail of delta.reasoning_details) {
+      if (!isObject(detail)) continue;
+      const detailText = nonEmpty(detail.text) ?? nonEmpty(detail.summary);
+      if (text === undefined && detailText !== undefined) {
+        out.push({
+          type: "reasoning_delta",
+          index: this.#reasoningIndex(out),
+          kind: "text",
+          text: detailText,
+        });
+      }
+      const signature = nonEmpty(detail.signature);
+      if (signature !== undefined) {
+        out.push({
+          type: "reasoning_delta",
+          index: this.#reasoningIndex(out),
+          kind: "signature",
+          signature,
+        });
+      }
+      const data = detail.type === "reasoning.encrypted" ? nonEmpty(detail.data) : undefined;
+      if (data !== undefined) {
+        out.push({
+          type: "reasoning_delta",
+          index: this.#reasoningIndex(out),
+          kind: "redacted",
+          data,
+        });
+      }
+    }
+  }
+
+  #reasoningIndex(out: LlmEvent[]): number {
+    if (this.#reasoningBlock !== undefined) return this.#reasoningBlock;
+    this.#closeText(out);
+    return this.#reasoningBlock = this.#openBlock();
+  }
+
+  #textIndex(out: LlmEvent[]): number {
+    if (this.#textBlock !== undefined) return this.#textBlock;
+    this.#closeReasoning(out);
+    return this.#textBlock = this.#openBlock();
+  }
+
+  #text(text: string, out: LlmEvent[]): void {
+    out.push({ type: "text_delta", index: this.#textIndex(out), text });
+  }
+
+  #annotation(annotation: unknown, out: LlmEvent[]): void {
+    if (!isObject(annotation)) return;
+    const detail = isObject(annotation.url_citation) ? annotation.url_citation : annotation;
+    const citation: Citation = { raw: annotation };
+    const title = nonEmpty(detail.title);
+    const url = nonEmpty(detail.url);
+    if (title !== undefined) citation.title = title;
+    if (url !== undefined) citation.url = url;
+    out.push({ type: "citation", index: this.#textIndex(out), citation });
+  }
+
+  #toolCall(fragment: Record<string, unknown>, out: LlmEvent[]): void {
+    const fn = isObject(fragment.function) ? fragment.function : {};
+    const id = nonEmpty(fragment.id);
+    let key: string;
+    if (typeof fragment.index === "number" || typeof fragment.index === "string") {
+      key = `#${fragment.index}`;
+    } else if (id !== undefined) key = `id:${id}`;
+    else key = this.#lastToolKey ?? "#0";
+    this.#lastToolKey = key;
+    let call = this.#toolCalls.get(key);
+    // Some providers reuse index 0 for every call: a new id at a known index is a new call.
+    if (call === undefined || (id !== undefined && id !== call.id)) {
+      this.#closeText(out);
+      this.#closeReasoning(out);
+      call = { block: this.#openBlock(), id: id ?? `call_${crypto.randomUUID()}` };
+      this.#toolCalls.set(key, call);
+      out.push({
+        type: "tool_call_start",
+        index: call.block,
+        id: call.id,
+        name: typeof fn.name === "string" ? fn.name : "",
+      });
+    }
+    if (typeof fn.arguments === "string" && fn.arguments !== "") {
+      out.push({ type: "tool_call_delta", index: call.block, arguments: fn.arguments });
+    }
+  }
+
+  #openBlock(): number {
+    const block = this.#nextBlock++;
+    this.#open.add(block);
+    return block;
+  }
+
+  #closeText(out: LlmEvent[]): void {
+    if (this.#textBlock === undefined) return;
+    this.#open.delete(this.#textBlock);
+    out.push({ type: "block_stop", index: this.#textBlock });
+    this.#textBlock = undefined;
+  }
+
+  #closeReasoning(out: LlmEvent[]): void {
+    if (this.#reasoningBlock === undefined) return;
+    this.#open.delete(this.#reasoningBlock);
+    out.push({ type: "block_stop", index: this.#reasoningBlock });
+    this.#reasoningBlock = undefined;
+  }
+}
+
+/**
+ * Decodes the SSE events of an OpenAI Chat Completions stream into {@linkcode LlmEvent}s: a web
+ * stream over {@linkcode OpenAIChatDecoder}, with the same semantics. Frame the body with
+ * `new SseDecoderStream({ flushIncompleteEvent: true })` so that a last event without its
+ * terminating blank line (some OpenAI-compatible servers end that way) is not lost.
+ *
+ * @example Decode a response body
+ * ```ts
+ * import { OpenAIChatDecoderStream, SseDecoderStream } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * const body = [
+ *   'data: {"id":"chatcmpl-1","model":"gpt-4o","choices":[{"index":0,"delta":{"content":"Hi"}}]}',
+ *   'data: {"id":"chatcmpl-1","model":"gpt-4o","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}',
+ *   'data: {"id":"chatcmpl-1","model":"gpt-4o","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}',
+ *   "data: [DONE]",
+ * ].join("\n\n") + "\n\n";
+ * const events = await Array.fromAsync(
+ *   ReadableStream.from([body])
+ *     .pipeThrough(new SseDecoderStream({ flushIncompleteEvent: true }))
+ *     .pipeThrough(new OpenAIChatDecoderStream()),
+ * );
+ * assert.deepEqual(events.map((e) => e.type), [
+ *   "message_start",
+ *   "text_delta",
+ *   "block_stop",
+ *   "message_stop",
+ *   "usage",
+ * ]);
+ * const last = events.at(-1);
+ * assert.equal(last?.type === "usage" && last.usage.totalTokens, 6);
+ * ```
+ */
+export class OpenAIChatDecoderStream extends TransformStream<SseEvent, LlmEvent> {
+  readonly #decoder: OpenAIChatDecoder;
+
+  /**
+   * Creates a decoder stream.
+   *
+   * @param options id and model to use when the chunks carry none
+   */
+  constructor(options: OpenAIChatDecoderOptions = {}) {
+    const decoder = new OpenAIChatDecoder(options);
+    super({
+      transform(event, controller) {
+        for (const out of decoder.push(event)) controller.enqueue(out);
+      },
+      flush(controller) {
+        for (const out of decoder.end()) controller.enqueue(out);
+      },
+    });
+    this.#decoder = decoder;
+  }
+
+  /** The synchronous decoder this stream wraps. */
+  get decoder(): OpenAIChatDecoder {
+    return this.#decoder;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoder
+
+/**
+ * Options of {@linkcode OpenAIChatEncoder} and {@linkcode OpenAIChatEncoderStream}.
+ *
+ * @example
+ * ```ts
+ * import { OpenAIChatEncoder, type OpenAIChatEncoderOptions } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * const options: OpenAIChatEncoderOptions = {
+ *   id: "chatcmpl-1",
+ *   model: "gpt-4o",
+ *   created: 1700000000,
+ *   includeUsage: true,
+ * };
+ * const [first] = new OpenAIChatEncoder(options).push({
+ *   type: "message_start",
+ *   id: "msg_1",
+ *   model: "claude",
+ *   role: "assistant",
+ * });
+ * assert.deepEqual(JSON.parse(first!.data), {
+ *   id: "chatcmpl-1",
+ *   object: "chat.completion.chunk",
+ *   created: 1700000000,
+ *   model: "gpt-4o",
+ *   choices: [{
+ *     index: 0,
+ *     delta: { role: "assistant", content: "" },
+ *     logprobs: null,
+ *     finish_reason: null,
+ *   }],
+ *   usage: null,
+ * });
+ * ```
+ */
+export interface OpenAIChatEncoderOptions {
+  /** Chunk `id` (default: the `message_start` id). */
+  id?: string;
+  /** Chunk `model` (default: the `message_start` model). */
+  model?: string;
+  /** Chunk `created`, in seconds since the epoch (default: when the encoder was created). */
+  created?: number;
+  /**
+   * Write the final usage chunk (`choices: []`): set when the client asked for
+   * `stream_options: { include_usage: true }`. Every other chunk then carries `usage: null`, as
+   * OpenAI does; without it, chunks have no `usage` field.
+   */
+  includeUsage?: boolean;
+  /** `system_fingerprint` of every chunk (omitted by default). */
+  systemFingerprint?: string;
+}
+
+/**
+ * The synchronous core of {@linkcode OpenAIChatEncoderStream}: push {@linkcode LlmEvent}s, get
+ * back the SSE events of an OpenAI Chat Completions stream; call `end()` when the input ends.
+ *
+ * - `message_start` → the first chunk, `delta: {role: "assistant", content: ""}`.
+ * - `text_delta` → `content` deltas; `reasoning_delta` text → `reasoning_content` deltas (the
+ *   DeepSeek convention, which OpenAI's SDK passes through and most OpenAI-compatible clients
+ *   read); reasoning signatures and redacted reasoning have no Chat Completions equivalent and
+ *   are dropped, as are `provider_block`s and server-side tool calls (the client must not run
+ *   them). A `citation` → an `annotations` delta with a `url_citation`.
+ * - `tool_call_start` → `tool_calls: [{index, id, type: "function", function: {name,
+ *   arguments: ""}}]`, `tool_call_delta` → `tool_calls: [{index, function: {arguments}}]`; the
+ *   tool calls are numbered 0, 1, 2… in order of appearance.
+ * - `message_stop` → the chunk with `finish_reason` ({@linkcode encodeOpenAIChatStopReason}).
+ * - `usage` is held back: at `end()` the last one becomes the usage chunk (`choices: []`) when
+ *   `includeUsage` is set; then `data: [DONE]`.
+ * - `error` → `data: {"error": {message, type, param, code}}` and nothing more (no `[DONE]`),
+ *   as OpenAI does; input that ends without `message_stop` gets the same treatment.
+ *
+ * @example Encode a short answer
+ * ```ts
+ * import { createUsage, OpenAIChatEncoder } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * const encoder = new OpenAIChatEncoder({ created: 1700000000, includeUsage: true });
+ * const frames = [
+ *   ...encoder.push({ type: "message_start", id: "chatcmpl-1", model: "gpt-4o", role: "assistant" }),
+ *   ...encoder.push({ type: "text_delta", index: 0, text: "Hi" }),
+ *   ...encoder.push({ type: "block_stop", index: 0 }),
+ *   ...encoder.push({ type: "message_stop", stopReason: "end_turn", rawStopReason: "stop" }),
+ *   ...encoder.push({ type: "usage", usage: createUsage({ inputTokens: 5, outputTokens: 1 }) }),
+ *   ...encoder.end(),
+ * ];
+ * assert.equal(frames.length, 5);
+ * assert.deepEqual(JSON.parse(frames[1]!.data).choices[0].delta, { content: "Hi" });
+ * assert.equal(JSON.parse(frames[2]!.data).choices[0].finish_reason, "stop");
+ * assert.equal(JSON.parse(frames[3]!.data).usage.total_tokens, 6);
+ * assert.deepEqual(frames[4], { data: "[DONE]" });
+ * ```
+ */
+export class OpenAIChatEncoder {
+  readonly #options: OpenAIChatEncoderOptions;
+  readonly #created: number;
+  #id = "";
+  #model = "";
+  #started = false;
+  #stopped = false;
+  #ended = false;
+  #usage: Usage | undefined;
+  /** Block index → `tool_calls[].index`, or `undefined` for a skipped (server-side) call. */
+  readonly #toolCalls = new Map<number, number | undefined>();
+  #nextToolCall = 0;
+  /** UTF-16 length of the text written so far, for the positions of synthesized citations. */
+  #textLength = 0;
+
+  /**
+   * Creates an encoder.
+   *
+   * @param options chunk id, model, created time, usage and fingerprint; see
+   *   {@linkcode OpenAIChatEncoderOptions}
+   */
+  constructor(options: OpenAIChatEncoderOptions = {}) {
+    this.#options = options;
+    this.#created = options.created ?? Math.floor(Date.now() / 1000);
+  }
+
+  /**
+   * Encodes one event.
+   *
+   * @param event the next event of the response
+   * @returns the SSE events to write (none, one or two)
+   */
+  push(event: LlmEvent): SseEvent[] {
+    if (this.#ended) return [];
+    const out: SseEvent[] = [];
+    if (event.type === "error") {
+      this.#ended = true;
+      out.push({ data: JSON.stringify(encodeOpenAIChatError(event)) });
+      return out;
+    }
+    if (event.type === "usage") {
+      this.#usage = event.usage;
+      return out;
+    }
+    if (event.type === "message_start") {
+      if (!this.#started) this.#start(event.id, event.model, out);
+      return out;
+    }
+    if (this.#stopped) return out;
+    switch (event.type) {
+      case "text_delta":
+        if (event.text === "") break;
+        this.#start(undefined, undefined, out);
+        this.#textLength += event.text.length;
+        out.push(this.#delta({ content: event.text }));
+        break;
+      case "reasoning_delta":
+        if (event.kind !== "text" || event.text === "") break;
+        this.#start(undefined, undefined, out);
+        out.push(this.#delta({ reasoning_content: event.text }));
+        break;
+      case "citation": {
+        const annotation = this.#annotation(event.citation);
+        if (annotation === undefined) break;
+        this.#start(undefined, undefined, out);
+        out.push(this.#delta({ annotations: [annotation] }));
+        break;
+      }
+      case "tool_call_start": {
+        if (this.#toolCalls.has(event.index)) break;
+        if (event.serverSide === true) {
+          this.#toolCalls.set(event.index, undefined);
+          break;
+        }
+        const index = this.#nextToolCall++;
+        this.#toolCalls.set(event.index, index);
+        this.#start(undefined, undefined, out);
+        out.push(this.#delta({
+          tool_calls: [{
+            index,
+            id: event.id,
+            type: "function",
+            function: { name: event.name, arguments: "" },
+          }],
+        }));
+        break;
+      }
+      case "tool_call_delta": {
+        const index = this.#toolCalls.get(event.index);
+        if (index === undefined || event.arguments === "") break;
+        out.push(
+          this.#delta({ tool_calls: [{ index, function: { arguments: event.arguments } }] }),
+        );
+        break;
+      }
+      case "message_stop": {
+        this.#start(undefined, undefined, out);
+        this.#stopped = true;
+        let finishReason = encodeOpenAIChatStopReason(event.stopReason);
+        // Only server-side tools ran: the client has no call to answer.
+        if (finishReason === "tool_calls" && this.#nextToolCall === 0) finishReason = "stop";
+        out.push(
+          this.#chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: finishReason }]),
+        );
+        break;
+      }
+        // provider_block and block_stop have no Chat Completions equivalent.
+    }
+    return out;
+  }
+
+  /**
+   * Ends the stream: the usage chunk (when `includeUsage` is set and usage was seen) and
+   * `data: [DONE]`, or an error chunk when the input ended before `message_stop`.
+   *
+   * @returns the final SSE events
+   */
+  end(): SseEvent[] {
+    if (this.#ended) return [];
+    this.#ended = true;
+    if (!this.#stopped) {
+      return [{
+        data: JSON.stringify(encodeOpenAIChatError(
+          protocolError("the upstream response ended before the model finished"),
+        )),
+      }];
+    }
+    const out: SseEvent[] = [];
+    if (this.#options.includeUsage === true && this.#usage !== undefined) {
+      out.push(this.#chunk([], encodeOpenAIChatUsage(this.#usage)));
+    }
+    out.push({ data: "[DONE]" });
+    return out;
+  }
+
+  #start(id: string | undefined, model: string | undefined, out: SseEvent[]): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#id = this.#options.id ?? id ?? `chatcmpl-${crypto.randomUUID()}`;
+    this.#model = this.#options.model ?? model ?? "";
+    out.push(this.#delta({ role: "assistant", content: "" }));
+  }
+
+  #delta(delta: Record<string, unknown>): SseEvent {
+    return this.#chunk([{ index: 0, delta, logprobs: null, finish_reason: null }]);
+  }
+
+  #chunk(choices: unknown[], usage?: OpenAIChatUsage): SseEvent {
+    const chunk: Record<string, unknown> = {
+      id: this.#id,
+      object: "chat.completion.chunk",
+      created: this.#created,
+      model: this.#model,
+    };
+    if (this.#options.systemFingerprint !== undefined) {
+      chunk.system_fingerprint = this.#options.systemFingerprint;
+    }
+    chunk.choices = choices;
+    if (this.#options.includeUsage === true) chunk.usage = usage ?? null;
+    return { data: JSON.stringify(chunk) };
+  }
+
+  #annotation(citation: Citation): unknown {
+    const { raw } = citation;
+    if (isObject(raw) && raw.type === "url_citation" && isObject(raw.url_citation)) return raw;
+    if (citation.url === undefined) return undefined;
+    // A citation from another protocol: OpenAI wants a span of the text; point at its end.
+    return {
+      type: "url_citation",
+      url_citation: {
+        url: citation.url,
+        title: citation.title ?? "",
+        start_index: this.#textLength,
+        end_index: this.#textLength,
+      },
+    };
+  }
+}
+
+/**
+ * Encodes {@linkcode LlmEvent}s as the SSE events of an OpenAI Chat Completions stream: a web
+ * stream over {@linkcode OpenAIChatEncoder}, with the same semantics. Pipe the output through
+ * `SseEncoderStream` and serve it as `text/event-stream`.
+ *
+ * @example Re-speak events as an OpenAI stream body
+ * ```ts
+ * import { createUsage, type LlmEvent, OpenAIChatEncoderStream, SseEncoderStream } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * const events: LlmEvent[] = [
+ *   { type: "message_start", id: "msg_1", model: "claude-sonnet-4", role: "assistant" },
+ *   { type: "text_delta", index: 0, text: "Hi" },
+ *   { type: "block_stop", index: 0 },
+ *   { type: "message_stop", stopReason: "end_turn", rawStopReason: "end_turn" },
+ *   { type: "usage", usage: createUsage({ inputTokens: 5, outputTokens: 1 }) },
+ * ];
+ * const body = ReadableStream.from(events)
+ *   .pipeThrough(new OpenAIChatEncoderStream({ id: "chatcmpl-1", created: 1700000000 }))
+ *   .pipeThrough(new SseEncoderStream());
+ * const text = await new Response(body).text();
+ * assert.equal(
+ *   text.split("\n\n")[1],
+ *   'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,' +
+ *     '"model":"claude-sonnet-4","choices":[{"index":0,"delta":{"content":"Hi"},' +
+ *     '"logprobs":null,"finish_reason":null}]}',
+ * );
+ * assert.ok(text.endsWith("data: [DONE]\n\n"));
+ * ```
+ */
+export class OpenAIChatEncoderStream extends TransformStream<LlmEvent, SseEvent> {
+  readonly #encoder: OpenAIChatEncoder;
+
+  /**
+   * Creates an encoder stream.
+   *
+   * @param options chunk id, model, created time, usage and fingerprint; see
+   *   {@linkcode OpenAIChatEncoderOptions}
+   */
+  constructor(options: OpenAIChatEncoderOptions = {}) {
+    const encoder = new OpenAIChatEncoder(options);
+    super({
+      transform(event, controller) {
+        for (const out of encoder.push(event)) controller.enqueue(out);
+      },
+      flush(controller) {
+        for (const out of encoder.end()) controller.enqueue(out);
+      },
+    });
+    this.#encoder = encoder;
+  }
+
+  /** The synchronous encoder this stream wraps. */
+  get encoder(): OpenAIChatEncoder {
+    return this.#encoder;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function nonEmpty(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+function count(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+/** A number (or numeric string) that is an HTTP error status. */
+function httpStatus(value: unknown): number | undefined {
+  const n = typeof value === "number" ? value : typeof value === "string" ? Number(value) : NaN;
+  return Number.isInteger(n) && n >= 400 && n <= 599 ? n : undefined;
+}
+
+function truncate(text: string, max = 200): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+function quote(data: string): string {
+  return JSON.stringify(truncate(data, 80));
+}
+
+function protocolError(message: string): LlmErrorEvent {
+  return { type: "error", kind: "protocol_error", message, status: 502 };
+}
+
+/** A `protocol_error` for a stream that is not OpenAI Chat Completions, naming what it looks like. */
+function mismatch(what: string, typeName: string): LlmErrorEvent {
+  let guess = "";
+  if (ANTHROPIC_EVENT_TYPES.has(typeName)) guess = "; it looks like an Anthropic Messages stream";
+  else if (typeName.startsWith("response.")) {
+    guess = "; it looks like an OpenAI Responses API stream";
+  } else if (typeName === "text_completion") {
+    guess = "; it looks like an OpenAI Completions (/v1/completions) stream";
+  }
+  return protocolError(
+    `protocol mismatch: expected OpenAI Chat Completions chunks, got ${what}${guess}`,
+  );
+}
