@@ -324,6 +324,33 @@ Deno.test("OpenAIChatDecoder numbers interleaved tool calls as blocks in order o
   ]);
 });
 
+Deno.test("OpenAIChatDecoder: text and reasoning blocks close when another kind starts", () => {
+  const events = decodeChunks([
+    chunk({ role: "assistant", reasoning_content: "a" }),
+    chunk({ content: "b" }),
+    chunk({ reasoning_content: "c" }),
+    chunk({ tool_calls: [{ index: 0, id: "call_1", function: { name: "f", arguments: "{}" } }] }),
+    chunk({ content: "d" }),
+    chunk({}, "tool_calls"),
+  ]);
+  assertWellFormed(events);
+  assert.deepEqual(events.slice(1), [
+    { type: "reasoning_delta", index: 0, kind: "text", text: "a" },
+    { type: "block_stop", index: 0 },
+    { type: "text_delta", index: 1, text: "b" },
+    { type: "block_stop", index: 1 },
+    { type: "reasoning_delta", index: 2, kind: "text", text: "c" },
+    { type: "block_stop", index: 2 },
+    { type: "tool_call_start", index: 3, id: "call_1", name: "f" },
+    { type: "tool_call_delta", index: 3, arguments: "{}" },
+    // Tool-call blocks stay open until finish_reason (fragments may interleave).
+    { type: "text_delta", index: 4, text: "d" },
+    { type: "block_stop", index: 3 },
+    { type: "block_stop", index: 4 },
+    { type: "message_stop", stopReason: "tool_use", rawStopReason: "tool_calls" },
+  ]);
+});
+
 Deno.test("OpenAIChatDecoder: a new id at a reused tool-call index is a new call", () => {
   const events = decodeChunks([
     chunk({
