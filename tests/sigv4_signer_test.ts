@@ -250,7 +250,7 @@ Deno.test("SigV4Signer hashes a FormData body as fetch serializes it", async () 
 });
 
 Deno.test("SigV4Signer hashes a large body with WebCrypto and a small one synchronously, alike", async () => {
-  for (const size of [16 * 1024 - 1, 16 * 1024, 16 * 1024 + 1, 200_000]) {
+  for (const size of [2047, 2048, 2049, 16 * 1024, 200_000]) {
     const body = new Uint8Array(size).map((_, i) => i * 7);
     const text = "é".repeat(Math.floor(size / 2));
     const a = await bedrockSigner().sign({ url: BEDROCK + "/x", method: "POST", body }, {

@@ -195,12 +195,23 @@ export function toHex(bytes: Uint8Array): string {
 }
 
 const encoder = new TextEncoder();
+/** Texts up to this many UTF-16 code units are encoded into a reused buffer, longer ones anew. */
+const SCRATCH_TEXT_LIMIT = 16 * 1024;
 let scratch = new Uint8Array(4096);
 
-/** SHA-256 of the UTF-8 form of `text`, as hex; encodes into a reused buffer (no allocation). */
-export function sha256HexOfText(text: string): string {
+/**
+ * The UTF-8 bytes of `text`. Short texts are encoded into a reused buffer, so the bytes are valid
+ * only until the next call: hash them at once.
+ */
+export function utf8(text: string): Uint8Array<ArrayBuffer> {
+  if (text.length > SCRATCH_TEXT_LIMIT) return encoder.encode(text);
   // UTF-8 takes at most 3 bytes per UTF-16 code unit.
   if (text.length * 3 > scratch.length) scratch = new Uint8Array(text.length * 3);
   const { written } = encoder.encodeInto(text, scratch);
-  return sha256Hex(scratch.subarray(0, written));
+  return scratch.subarray(0, written);
+}
+
+/** SHA-256 of the UTF-8 form of `text`, as hex. */
+export function sha256HexOfText(text: string): string {
+  return sha256Hex(utf8(text));
 }

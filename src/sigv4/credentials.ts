@@ -95,6 +95,35 @@ export class SigningKeyCache {
     region: string,
     service: string,
   ): CryptoKey | Promise<CryptoKey> {
+    const last = this.#last;
+    if (
+      last !== undefined && last.credentials === credentials && last.shortDate === shortDate &&
+      last.region === region && last.service === service
+    ) return last.key;
+    const key = this.#get(credentials, shortDate, region, service);
+    // Remember the last key used (a signer mostly signs with one): no hashing, no Map on a hit.
+    this.#last = key instanceof CryptoKey
+      ? { credentials, shortDate, region, service, key }
+      : undefined;
+    return key;
+  }
+
+  #last:
+    | {
+      credentials: AwsCredentials;
+      shortDate: string;
+      region: string;
+      service: string;
+      key: CryptoKey;
+    }
+    | undefined;
+
+  #get(
+    credentials: AwsCredentials,
+    shortDate: string,
+    region: string,
+    service: string,
+  ): CryptoKey | Promise<CryptoKey> {
     let secretHash = this.#secretHashes.get(credentials);
     if (secretHash === undefined) {
       secretHash = sha256HexOfText(credentials.secretAccessKey);

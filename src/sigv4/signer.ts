@@ -3,7 +3,7 @@
  * @module
  */
 
-import { sha256Hex, sha256HexOfText, toHex } from "./_sha256.ts";
+import { sha256Hex, sha256HexOfText, toHex, utf8 } from "./_sha256.ts";
 import {
   canonicalHeaderValue,
   canonicalPath,
@@ -126,8 +126,11 @@ export interface SignatureDetails {
 }
 
 const FETCH_NORMALIZED_METHODS = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
-/** Payloads up to this size are hashed synchronously; larger ones by WebCrypto (see the bench). */
-const SYNC_HASH_LIMIT = 16 * 1024;
+/**
+ * Payloads up to this many bytes are hashed here, synchronously; larger ones by WebCrypto, whose
+ * fixed cost per call (15–30 µs in Deno) is repaid from about 2 KB on (see the bench).
+ */
+const SYNC_HASH_LIMIT = 2048;
 const MAX_EXPIRES_IN = 7 * 24 * 60 * 60;
 /** Query parameters the presignature sets; the same keys in the input are replaced. */
 const PRESIGN_PARAMS = new Set([
@@ -287,9 +290,25 @@ export class SigV4Signer {
    * ```
    */
   async sign(input: Request | SignableRequest, options: SignOptions = {}): Promise<Request> {
-    const prepared = await prepare(input, options);
-    const details = await this.#sign(prepared, options, undefined);
-    return buildRequest(input, prepared, prepared.href, details.headers);
+    let prepared = prepare(input, options);
+    if (prepared instanceof Promise) prepared = await prepared;
+    let canonical = this.#canonicalize(prepared, options, undefined);
+    if (canonical instanceof Promise) canonical = await canonical;
+    const signing = hmacHex(canonical.key, canonical.stringToSign);
+    // Build the Request while WebCrypto computes the signature, then add the Authorization.
+    let request: Request;
+    try {
+      request = buildRequest(input, prepared, prepared.href, canonical.headers);
+    } catch (error) {
+      signing.catch(() => {});
+      throw error;
+    }
+    const signature = await signing;
+    request.headers.set("authorization", canonical.authorizationPrefix + signature);
+    if (canonical.unsignedToken !== undefined) {
+      request.headers.set("x-amz-security-token", canonical.unsignedToken);
+    }
+    return request;
   }
 
   /**
@@ -324,11 +343,12 @@ export class SigV4Signer {
   async presign(input: Request | SignableRequest, options: PresignOptions): Promise<Request> {
     const expiresIn = validateExpiresIn(options?.expiresIn);
     const prepared = await prepare(input, options);
-    const details = await this.#sign(prepared, options, expiresIn);
+    const canonical = await this.#canonicalize(prepared, options, expiresIn);
+    const signature = await hmacHex(canonical.key, canonical.stringToSign);
     const url = new URL(prepared.href);
     url.hash = "";
-    url.search = details.query;
-    return buildRequest(input, prepared, url.href, details.headers);
+    url.search = this.#details(canonical, signature).query;
+    return buildRequest(input, prepared, url.href, canonical.headers);
   }
 
   /**
@@ -362,79 +382,128 @@ export class SigV4Signer {
    * assert.match(details.signature, /^[0-9a-f]{64}$/);
    * ```
    */
-  signParts(
+  async signParts(
     parts: SignableParts,
     options: SignOptions & { expiresIn?: number } = {},
   ): Promise<SignatureDetails> {
-    try {
-      const expiresIn = options.expiresIn === undefined
-        ? undefined
-        : validateExpiresIn(options.expiresIn);
-      const headers: [string, string][] = [];
-      for (const [name, value] of parts.headers) headers.push([name.toLowerCase(), value]);
-      const body = parts.body;
-      const prepared: Prepared = {
+    const expiresIn = options.expiresIn === undefined
+      ? undefined
+      : validateExpiresIn(options.expiresIn);
+    const headers: [string, string][] = [];
+    for (const [name, value] of parts.headers) headers.push([name.toLowerCase(), value]);
+    const content = (parts.body ?? null) as Bytes | string | null;
+    const canonical = await this.#canonicalize(
+      {
         method: parts.method,
         path: parts.path,
         query: parts.query ?? [],
         host: undefined,
         headers,
-        body: {
-          content: (body ?? null) as Bytes | string | null,
-          passThrough: null,
-          contentType: null,
-        },
-      };
-      return this.#sign(prepared, options, expiresIn);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+        body: { content, passThrough: null, contentType: null },
+      },
+      options,
+      expiresIn,
+    );
+    return this.#details(canonical, await hmacHex(canonical.key, canonical.stringToSign));
   }
 
-  /** The heart of it: one await for the credentials (if a provider), one for the HMAC. */
-  async #sign(
+  /** Everything about a signature, once the signature is known. */
+  #details(canonical: Canonical, signature: string): SignatureDetails {
+    const headers = canonical.headers;
+    let query = canonical.query;
+    let authorization = "";
+    if (canonical.presigned) {
+      query += "&X-Amz-Signature=" + signature;
+      if (canonical.unsignedToken !== undefined) {
+        query += "&X-Amz-Security-Token=" + encodeRfc3986(canonical.unsignedToken);
+      }
+    } else {
+      authorization = canonical.authorizationPrefix + signature;
+      if (canonical.unsignedToken !== undefined) {
+        headers.push(["x-amz-security-token", canonical.unsignedToken]);
+      }
+      headers.push(["authorization", authorization]);
+    }
+    return {
+      canonicalRequest: canonical.canonicalRequest,
+      stringToSign: canonical.stringToSign,
+      signature,
+      signedHeaders: canonical.signedHeaders,
+      credentialScope: canonical.credentialScope,
+      authorization,
+      headers,
+      query,
+    };
+  }
+
+  /**
+   * The heart of it: everything up to the string to sign, synchronously unless the credentials
+   * come from a provider, the signing key is being derived, or a large payload is hashed.
+   */
+  #canonicalize(
     request: Prepared,
     options: SignOptions,
     expiresIn: number | undefined,
-  ): Promise<SignatureDetails> {
+  ): Canonical | Promise<Canonical> {
     const provider = this.#credentials;
-    let credentials: AwsCredentials;
-    if (typeof provider === "function") {
+    if (typeof provider !== "function") {
+      return this.#canonicalizeWith(provider, request, options, expiresIn);
+    }
+    return (async () => {
+      let credentials: AwsCredentials;
       try {
         credentials = await provider();
       } catch (error) {
         throw new Error("SigV4Signer: the credential provider failed", { cause: error });
       }
       assertCredentials(credentials);
-    } else {
-      credentials = provider;
-    }
+      return this.#canonicalizeWith(credentials, request, options, expiresIn);
+    })();
+  }
+
+  #canonicalizeWith(
+    credentials: AwsCredentials,
+    request: Prepared,
+    options: SignOptions,
+    expiresIn: number | undefined,
+  ): Canonical | Promise<Canonical> {
+    const hash = payloadHash(request, options);
+    return typeof hash === "string" || Array.isArray(hash)
+      ? this.#build(credentials, request, options, expiresIn, hash)
+      : hash.then((hash) => this.#build(credentials, request, options, expiresIn, hash));
+  }
+
+  /** The canonical request and string to sign, given the payload hash. */
+  #build(
+    credentials: AwsCredentials,
+    request: Prepared,
+    options: SignOptions,
+    expiresIn: number | undefined,
+    hash: PayloadHash,
+  ): Canonical {
     const amzDate = this.#amzDate(options.signingDate ?? new Date());
     const shortDate = amzDate.slice(0, 8);
     const region = this.#region;
     const service = this.#service;
     const scope = shortDate + "/" + region + "/" + service + "/aws4_request";
-    const keyOrPending = this.#keys.get(credentials, shortDate, region, service);
-
     const presign = expiresIn !== undefined;
-    const token = credentials.sessionToken;
-    const signToken = token !== undefined && token !== "" && this.#signSessionToken;
-    const addToken = token !== undefined && token !== "" && !this.#signSessionToken;
+    const token = credentials.sessionToken === "" ? undefined : credentials.sessionToken;
+    const signToken = token !== undefined && this.#signSessionToken;
 
     // Headers: what is sent (`send`) and what is signed (`signed`, lowercase name → value).
     const send: [string, string][] = [];
     const signed = new Map<string, string>();
     const hoisted: [string, string][] = [];
     let host: string | undefined;
-    let contentSha256: string | undefined;
+    let hasContentSha256 = false;
     let hasContentType = false;
     for (const pair of request.headers) {
       const name = pair[0];
       if (name === "authorization" || name === "x-amz-date") continue;
-      if (token !== undefined && token !== "" && name === "x-amz-security-token") continue;
-      if (name === "x-amz-content-sha256") contentSha256 = pair[1];
-      else if (name === "host") host = pair[1];
+      if (token !== undefined && name === "x-amz-security-token") continue;
+      if (name === "host") host = pair[1];
       else if (name === "content-type") hasContentType = true;
+      else if (name === "x-amz-content-sha256") hasContentSha256 = true;
       if (presign && name.startsWith("x-amz-")) {
         hoisted.push(pair);
         continue;
@@ -445,50 +514,19 @@ export class SigV4Signer {
       const previous = signed.get(name);
       signed.set(name, previous === undefined ? value : previous + "," + value);
     }
-    const body = request.body;
-    if (body.contentType !== null && !hasContentType) {
-      send.push(["content-type", body.contentType]);
-      signed.set("content-type", body.contentType);
+    const contentType = request.body.contentType;
+    if (contentType !== null && !hasContentType) {
+      send.push(["content-type", contentType]);
+      signed.set("content-type", contentType);
     }
     if (host === undefined) {
       host = request.host;
-      if (host === undefined) {
-        throw new TypeError("SigV4Signer: the parts have no host header");
-      }
+      if (host === undefined) throw new TypeError("SigV4Signer: the parts have no host header");
       signed.set("host", host);
     }
 
-    // The payload hash: given, declared by the request, or computed from the bytes.
-    let payloadHash: string;
-    let declareHash = false;
-    if (options.unsignedPayload) {
-      payloadHash = UNSIGNED_PAYLOAD;
-      declareHash = true;
-    } else if (options.payloadHash !== undefined) {
-      payloadHash = validatePayloadHash(options.payloadHash);
-      declareHash = true;
-    } else if (contentSha256 !== undefined) {
-      payloadHash = contentSha256;
-    } else if (body.passThrough !== null) {
-      throw new TypeError(
-        "SigV4Signer: a ReadableStream body cannot be hashed without reading it; pass " +
-          "{ unsignedPayload: true } or { payloadHash } (its hex SHA-256)",
-      );
-    } else if (body.content === null || body.content.length === 0) {
-      payloadHash = EMPTY_PAYLOAD_HASH;
-    } else if (typeof body.content === "string") {
-      // A UTF-16 code unit takes at most 3 bytes of UTF-8.
-      payloadHash = body.content.length * 3 <= SYNC_HASH_LIMIT
-        ? sha256HexOfText(body.content)
-        : await webCryptoSha256(encoder.encode(body.content));
-    } else {
-      payloadHash = body.content.length <= SYNC_HASH_LIMIT
-        ? sha256Hex(body.content)
-        : await webCryptoSha256(body.content);
-    }
-
-    // What the signature adds, signed (before) or not (after).
-    const added: [string, string][] = [];
+    // What the signature adds: query parameters when presigning, headers otherwise.
+    const hashValue = typeof hash === "string" ? hash : hash[0];
     let query: string;
     if (presign) {
       const params: [string, string][] = [];
@@ -496,27 +534,27 @@ export class SigV4Signer {
         if (!PRESIGN_PARAMS.has(key)) params.push([key, value]);
       }
       for (const pair of hoisted) params.push(pair);
-      const signedHeaders = [...signed.keys()].sort().join(";");
       params.push(
         ["X-Amz-Algorithm", SIGV4_ALGORITHM],
         ["X-Amz-Credential", credentials.accessKeyId + "/" + scope],
         ["X-Amz-Date", amzDate],
         ["X-Amz-Expires", String(expiresIn)],
-        ["X-Amz-SignedHeaders", signedHeaders],
+        ["X-Amz-SignedHeaders", [...signed.keys()].sort().join(";")],
       );
       if (signToken) params.push(["X-Amz-Security-Token", token]);
       query = canonicalQuery(params);
     } else {
       query = canonicalQuery(request.query);
-      added.push(["x-amz-date", amzDate]);
+      send.push(["x-amz-date", amzDate]);
       signed.set("x-amz-date", amzDate);
       if (signToken) {
-        added.push(["x-amz-security-token", token]);
+        send.push(["x-amz-security-token", token]);
         signed.set("x-amz-security-token", token);
       }
-      if (contentSha256 === undefined && (this.#applyChecksum || declareHash)) {
-        added.push(["x-amz-content-sha256", payloadHash]);
-        signed.set("x-amz-content-sha256", payloadHash);
+      // A hash given as an option is always declared: the service cannot compute it.
+      if (!hasContentSha256 && (this.#applyChecksum || typeof hash !== "string")) {
+        send.push(["x-amz-content-sha256", hashValue]);
+        signed.set("x-amz-content-sha256", hashValue);
       }
     }
 
@@ -525,36 +563,20 @@ export class SigV4Signer {
     for (const name of names) headerBlock += name + ":" + signed.get(name) + "\n";
     const signedHeaders = names.join(";");
     const canonicalRequest = request.method + "\n" + this.#canonicalPath(request.path) + "\n" +
-      query + "\n" + headerBlock + "\n" +
-      signedHeaders + "\n" + payloadHash;
-    const stringToSign = SIGV4_ALGORITHM + "\n" + amzDate + "\n" + scope + "\n" +
-      sha256HexOfText(canonicalRequest);
-
-    const key = keyOrPending instanceof CryptoKey ? keyOrPending : await keyOrPending;
-    const signature = toHex(
-      new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(stringToSign))),
-    );
-
-    let authorization = "";
-    if (presign) {
-      query += "&X-Amz-Signature=" + signature;
-      if (addToken) query += "&X-Amz-Security-Token=" + encodeRfc3986(token);
-    } else {
-      authorization = SIGV4_ALGORITHM + " Credential=" + credentials.accessKeyId + "/" + scope +
-        ", SignedHeaders=" + signedHeaders + ", Signature=" + signature;
-      if (addToken) added.push(["x-amz-security-token", token]);
-      added.push(["authorization", authorization]);
-    }
-    for (const pair of added) send.push(pair);
+      query + "\n" + headerBlock + "\n" + signedHeaders + "\n" + hashValue;
     return {
+      presigned: presign,
       canonicalRequest,
-      stringToSign,
-      signature,
+      stringToSign: SIGV4_ALGORITHM + "\n" + amzDate + "\n" + scope + "\n" +
+        sha256HexOfText(canonicalRequest),
       signedHeaders,
       credentialScope: scope,
-      authorization,
+      authorizationPrefix: SIGV4_ALGORITHM + " Credential=" + credentials.accessKeyId + "/" +
+        scope + ", SignedHeaders=" + signedHeaders + ", Signature=",
+      unsignedToken: token !== undefined && !signToken ? token : undefined,
       headers: send,
       query,
+      key: this.#keys.get(credentials, shortDate, region, service),
     };
   }
 
@@ -602,6 +624,59 @@ export class SigV4Signer {
   }
 }
 
+/** A canonicalized request, waiting for its signature. */
+interface Canonical {
+  presigned: boolean;
+  canonicalRequest: string;
+  stringToSign: string;
+  signedHeaders: string;
+  credentialScope: string;
+  /** `Authorization` up to the signature. */
+  authorizationPrefix: string;
+  /** A session token to add after signing (`signSessionToken: false`). */
+  unsignedToken: string | undefined;
+  /** The headers to send, without `Authorization` (and the unsigned token). */
+  headers: [string, string][];
+  /** The query to send, without `X-Amz-Signature` (and the unsigned token). */
+  query: string;
+  key: CryptoKey | Promise<CryptoKey>;
+}
+
+/**
+ * A payload hash: computed from the body (a string), or given by an option (a one-element
+ * tuple, declared with `x-amz-content-sha256` even without `applyChecksum`).
+ */
+type PayloadHash = string | [given: string];
+
+/** The payload hash: given as an option, declared by a header, or computed from the body. */
+function payloadHash(request: Prepared, options: SignOptions): PayloadHash | Promise<PayloadHash> {
+  if (options.unsignedPayload) return [UNSIGNED_PAYLOAD];
+  if (options.payloadHash !== undefined) return [validatePayloadHash(options.payloadHash)];
+  for (const [name, value] of request.headers) if (name === "x-amz-content-sha256") return value;
+  const { content, passThrough } = request.body;
+  if (passThrough !== null) {
+    throw new TypeError(
+      "SigV4Signer: a ReadableStream body cannot be hashed without reading it; pass " +
+        "{ unsignedPayload: true } or { payloadHash } (its hex SHA-256)",
+    );
+  }
+  if (content === null || content.length === 0) return EMPTY_PAYLOAD_HASH;
+  const bytes = typeof content === "string" ? utf8(content) : content;
+  if (bytes.length <= SYNC_HASH_LIMIT) return sha256Hex(bytes);
+  // `utf8` may have encoded into its reused buffer: hand WebCrypto a copy.
+  return webCryptoSha256(typeof content === "string" ? bytes.slice() : bytes);
+}
+
+/** The hex HMAC-SHA256 of `text` with a signing key: the one WebCrypto call of a signature. */
+async function hmacHex(key: CryptoKey | Promise<CryptoKey>, text: string): Promise<string> {
+  const signature = await crypto.subtle.sign(
+    "HMAC",
+    key instanceof CryptoKey ? key : await key,
+    encoder.encode(text),
+  );
+  return toHex(new Uint8Array(signature));
+}
+
 function validateExpiresIn(expiresIn: unknown): number {
   if (
     typeof expiresIn !== "number" || !Number.isInteger(expiresIn) || expiresIn < 1 ||
@@ -630,32 +705,39 @@ async function webCryptoSha256(bytes: Bytes): Promise<string> {
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
 }
 
-/** Reads what `#sign` needs from a `Request` or a `SignableRequest`; reads a body at most once. */
-async function prepare(
+/**
+ * Reads what `#canonicalize` needs from a `Request` or a `SignableRequest`, reading a body at
+ * most once; synchronous unless a body must be read.
+ */
+function prepare(
   input: Request | SignableRequest,
   options: SignOptions,
-): Promise<PreparedRequest> {
-  const hashGiven = options.unsignedPayload === true || options.payloadHash !== undefined;
+): PreparedRequest | Promise<PreparedRequest> {
   if (input instanceof Request) {
     const headers: [string, string][] = [];
     for (const pair of input.headers) headers.push(pair);
-    let body: PreparedBody = NO_BODY;
-    if (input.body !== null) {
-      if (input.bodyUsed) throw new TypeError("SigV4Signer: the request's body was already read");
-      body = hashGiven || input.headers.has("x-amz-content-sha256")
-        ? { content: null, passThrough: input.body, contentType: null }
-        : {
-          content: new Uint8Array(await input.arrayBuffer()),
-          passThrough: null,
-          contentType: null,
-        };
+    const stream = input.body;
+    if (stream === null) return toPrepared(input.method, input.url, headers, NO_BODY);
+    if (input.bodyUsed) throw new TypeError("SigV4Signer: the request's body was already read");
+    const hashGiven = options.unsignedPayload === true || options.payloadHash !== undefined ||
+      input.headers.has("x-amz-content-sha256");
+    if (hashGiven) {
+      const body = { content: null, passThrough: stream, contentType: null };
+      return toPrepared(input.method, input.url, headers, body);
     }
-    return prepared(input.method, input.url, headers, body);
+    return input.arrayBuffer().then((buffer) => {
+      const body = { content: new Uint8Array(buffer), passThrough: null, contentType: null };
+      return toPrepared(input.method, input.url, headers, body);
+    });
   }
   let method = input.method ?? "GET";
   const upper = method.toUpperCase();
   if (FETCH_NORMALIZED_METHODS.has(upper)) method = upper;
-  return prepared(method, input.url, headerPairs(input.headers), await prepareBody(input.body));
+  const headers = headerPairs(input.headers);
+  const body = prepareBody(input.body);
+  return body instanceof Promise
+    ? body.then((body) => toPrepared(method, input.url, headers, body))
+    : toPrepared(method, input.url, headers, body);
 }
 
 /**
@@ -668,7 +750,7 @@ const PLAIN_URL =
   /^https?:\/\/((?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*(?::[1-9]\d{0,4})?)(\/[\w\-.~!$&'()*+,;=:@%/]*)(?:\?([\w\-.~!$&()*+,;=:@%/?]*))?$/;
 const DOT_SEGMENT = /\/\.\.?(?:\/|$)|%2e/i;
 
-function prepared(
+function toPrepared(
   method: string,
   url: string | URL,
   headers: [string, string][],
@@ -709,7 +791,7 @@ function isDefaultPort(url: string, host: string): boolean {
 const NO_BODY: PreparedBody = { content: null, passThrough: null, contentType: null };
 
 /** A body init as bytes or text, with the content type fetch would give it. */
-async function prepareBody(body: BodyInit | null | undefined): Promise<PreparedBody> {
+function prepareBody(body: BodyInit | null | undefined): PreparedBody | Promise<PreparedBody> {
   if (body === undefined || body === null) return NO_BODY;
   if (typeof body === "string") {
     return { content: body, passThrough: null, contentType: "text/plain;charset=UTF-8" };
@@ -735,16 +817,21 @@ async function prepareBody(body: BodyInit | null | undefined): Promise<PreparedB
     };
   }
   if (body instanceof Blob) {
-    const bytes = new Uint8Array(await body.arrayBuffer());
-    return { content: bytes, passThrough: null, contentType: body.type === "" ? null : body.type };
+    const contentType = body.type === "" ? null : body.type;
+    return body.arrayBuffer().then((buffer) => ({
+      content: new Uint8Array(buffer),
+      passThrough: null,
+      contentType,
+    }));
   }
   // FormData and anything else fetch accepts: let fetch serialize it (with its boundary).
   const serialized = new Request("http://localhost/", { method: "POST", body });
-  return {
-    content: new Uint8Array(await serialized.arrayBuffer()),
+  const contentType = serialized.headers.get("content-type");
+  return serialized.arrayBuffer().then((buffer) => ({
+    content: new Uint8Array(buffer),
     passThrough: null,
-    contentType: serialized.headers.get("content-type"),
-  };
+    contentType,
+  }));
 }
 
 /** `HeadersInit` as `[lowercase name, value]` pairs, values trimmed, repeats joined like fetch. */
@@ -798,12 +885,17 @@ function buildRequest(
     }
     return new Request(href, init);
   }
-  const { url: _url, ...rest } = input;
-  const init: RequestInit & { duplex?: "half" } = { ...rest, method: prepared.method, headers };
+  const { url: _url, headers: _headers, ...rest } = input;
+  const init: RequestInit & { duplex?: "half" } = { ...rest, method: prepared.method };
   if (content !== null) init.body = content;
   else if (passThrough !== null) {
     init.body = passThrough;
     init.duplex = "half";
   } else delete init.body;
-  return new Request(href, init);
+  const request = new Request(href, init);
+  // Setting the headers one by one is cheaper than converting a HeadersInit; their names are
+  // unique here, and `set` replaces the content-type fetch gives a string body by default.
+  const requestHeaders = request.headers;
+  for (const [name, value] of headers) requestHeaders.set(name, value);
+  return request;
 }
