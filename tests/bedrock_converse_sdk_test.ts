@@ -50,6 +50,8 @@ async function converseStream(events: LlmEvent[]): Promise<{
     endpoint: `http://127.0.0.1:${server.addr.port}`,
     credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "llmwire-test-secret" },
     maxAttempts: 1,
+    // The default user agent reads os.release(), which would need --allow-sys.
+    defaultUserAgentProvider: () => Promise.resolve([["llmwire-test"]]),
   });
   const outputs: ConverseStreamOutput[] = [];
   let error: unknown;
