@@ -5,6 +5,10 @@
  * one signature in flight, once with 64 (a gateway signs concurrently: one bench iteration is a
  * `Promise.all` of 64 signatures). Read the ratios of the summary, never absolute times.
  *
+ * The last groups justify the signer's payload-hashing threshold: below about 2 KB the
+ * synchronous SHA-256 in `src/sigv4/_sha256.ts` beats a `crypto.subtle.digest` call, above it
+ * WebCrypto wins.
+ *
  *     deno bench --allow-read --allow-env --allow-sys bench/sigv4_bench.ts
  */
 import assert from "node:assert/strict";
@@ -12,6 +16,7 @@ import { AwsV4Signer } from "npm:aws4fetch@1.0.20";
 import { SignatureV4 } from "npm:@smithy/signature-v4@5.7.5";
 import { Sha256 } from "npm:@aws-crypto/sha256-js@5.2.0";
 import { bedrockModelPath, SigV4Signer } from "../src/sigv4/mod.ts";
+import { sha256Hex } from "../src/sigv4/_sha256.ts";
 
 const credentials = {
   accessKeyId: "AKIDEXAMPLE",
@@ -99,4 +104,17 @@ for (const [group, wrap] of [["1 in flight", one], [`${IN_FLIGHT} in flight`, ma
   Deno.bench({ name: "aws4fetch", group, baseline: true, fn: wrap(aws4fetchSign) });
   Deno.bench({ name: "@smithy/signature-v4", group, fn: wrap(smithySign) });
   Deno.bench({ name: "llmwire SigV4Signer", group, fn: wrap(llmwireSign) });
+}
+
+// Where hashing synchronously stops paying: the signer's SYNC_HASH_LIMIT.
+for (const size of [1024, 8192]) {
+  const bytes = new Uint8Array(size).map((_, i) => i);
+  const group = `payload SHA-256, ${size / 1024} KB`;
+  Deno.bench({
+    name: "crypto.subtle.digest",
+    group,
+    baseline: true,
+    fn: async () => void await crypto.subtle.digest("SHA-256", bytes),
+  });
+  Deno.bench({ name: "synchronous sha256Hex", group, fn: () => void sha256Hex(bytes) });
 }

@@ -155,7 +155,7 @@ interface PreparedBody {
   contentType: string | null;
 }
 
-/** A request reduced to what `#sign` reads. */
+/** A request reduced to what `#canonicalize` reads. */
 interface Prepared {
   method: string;
   /** The path: the URL's (as sent) or the caller's raw one. */
@@ -190,6 +190,10 @@ interface PreparedRequest extends Prepared {
  * `payloadHash`; the returned `Request` streams it (`duplex: "half"`). A `Request`'s body is read
  * unless one of those two options (or an `x-amz-content-sha256` header) is given, in which case
  * it passes through unread.
+ *
+ * Paths: with `uriEscapePath` (the default) the path as sent is normalized and encoded once more
+ * (`%3A` is signed as `%253A`); without it (S3) it is signed as sent. Query strings are read as
+ * `URLSearchParams` reads them (`+` is a space) and signed RFC 3986-encoded, sorted.
  *
  * The derived signing key is cached as a non-extractable `CryptoKey` in a bounded LRU keyed by
  * date, region, service and the SHA-256 of the secret. Credentials live in a private field; they
@@ -437,8 +441,8 @@ export class SigV4Signer {
   }
 
   /**
-   * The heart of it: everything up to the string to sign, synchronously unless the credentials
-   * come from a provider, the signing key is being derived, or a large payload is hashed.
+   * The heart of it: everything up to the string to sign — synchronous unless the credentials
+   * come from a provider or a payload over 2 KB is hashed by WebCrypto.
    */
   #canonicalize(
     request: Prepared,
@@ -669,12 +673,8 @@ function payloadHash(request: Prepared, options: SignOptions): PayloadHash | Pro
 
 /** The hex HMAC-SHA256 of `text` with a signing key: the one WebCrypto call of a signature. */
 async function hmacHex(key: CryptoKey | Promise<CryptoKey>, text: string): Promise<string> {
-  const signature = await crypto.subtle.sign(
-    "HMAC",
-    key instanceof CryptoKey ? key : await key,
-    encoder.encode(text),
-  );
-  return toHex(new Uint8Array(signature));
+  if (!(key instanceof CryptoKey)) key = await key;
+  return toHex(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(text))));
 }
 
 function validateExpiresIn(expiresIn: unknown): number {
