@@ -9,10 +9,8 @@
  *   `prompt_filter_results` chunk, numeric error codes.
  * - {@linkcode OpenAIChatEncoder} / {@linkcode OpenAIChatEncoderStream}: `LlmEvent`s → SSE events
  *   that the official SDKs read (feed them to `SseEncoderStream`).
- * - The stop-reason, usage and error conversions both directions, shared with the non-streaming
- *   body converters: {@linkcode decodeOpenAIChatStopReason}, {@linkcode encodeOpenAIChatStopReason},
- *   {@linkcode decodeOpenAIChatUsage}, {@linkcode encodeOpenAIChatUsage},
- *   {@linkcode decodeOpenAIChatError}, {@linkcode encodeOpenAIChatError}.
+ * - The error conversions both directions, also for non-streaming error bodies:
+ *   {@linkcode parseOpenAIChatError}, {@linkcode toOpenAIChatError}.
  *
  * Block indices: OpenAI has no content blocks, so the decoder numbers them in order of first
  * appearance (reasoning, text, each tool call). A text or reasoning block is closed as soon as a
@@ -37,19 +35,8 @@ import {
 // ---------------------------------------------------------------------------------------------
 // The one place for OpenAI's stop reasons and error types, both directions.
 
-/**
- * A `finish_reason` the encoder writes.
- *
- * @example
- * ```ts
- * import { encodeOpenAIChatStopReason, type OpenAIChatFinishReason } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * const reason: OpenAIChatFinishReason = encodeOpenAIChatStopReason("max_tokens");
- * assert.equal(reason, "length");
- * ```
- */
-export type OpenAIChatFinishReason = "stop" | "length" | "tool_calls" | "content_filter";
+/** A `finish_reason` the encoder writes. */
+type FinishReason = "stop" | "length" | "tool_calls" | "content_filter";
 
 /** OpenAI `finish_reason` → normalized stop reason; anything else is `other`. */
 const STOP_REASON_FROM_FINISH_REASON: ReadonlyMap<string, StopReason> = new Map([
@@ -63,7 +50,7 @@ const STOP_REASON_FROM_FINISH_REASON: ReadonlyMap<string, StopReason> = new Map(
 ]);
 
 /** Normalized stop reason → OpenAI `finish_reason`. */
-const FINISH_REASON_FROM_STOP_REASON: Readonly<Record<StopReason, OpenAIChatFinishReason>> = {
+const FINISH_REASON_FROM_STOP_REASON: Readonly<Record<StopReason, FinishReason>> = {
   end_turn: "stop",
   stop_sequence: "stop",
   max_tokens: "length",
@@ -130,116 +117,21 @@ const ANTHROPIC_EVENT_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 // ---------------------------------------------------------------------------------------------
-// Conversions shared with the non-streaming bodies.
+// Stop reasons and usage (private: the streams read both leniently; `openai_chat_bodies.ts` has
+// the strict, exported readers for response bodies).
 
-/**
- * Converts an OpenAI `finish_reason` to the normalized stop reason: `stop` → `end_turn`,
- * `length` → `max_tokens`, `tool_calls` and `function_call` → `tool_use`, `content_filter` →
- * `content_filter`, OpenRouter's `error` → `error`, anything else → `other`.
- *
- * @param finishReason the provider's `finish_reason`
- * @returns the normalized stop reason
- *
- * @example
- * ```ts
- * import { decodeOpenAIChatStopReason } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * assert.equal(decodeOpenAIChatStopReason("tool_calls"), "tool_use");
- * assert.equal(decodeOpenAIChatStopReason("length"), "max_tokens");
- * assert.equal(decodeOpenAIChatStopReason("eos"), "other");
- * ```
- */
-export function decodeOpenAIChatStopReason(finishReason: string | null | undefined): StopReason {
-  return (finishReason != null && STOP_REASON_FROM_FINISH_REASON.get(finishReason)) || "other";
+/** OpenAI `finish_reason` → normalized stop reason (`other` when unknown). */
+function stopReasonOf(finishReason: string): StopReason {
+  return STOP_REASON_FROM_FINISH_REASON.get(finishReason) ?? "other";
 }
 
 /**
- * Converts a normalized stop reason to the OpenAI `finish_reason`: `end_turn` and
- * `stop_sequence` → `stop`, `max_tokens` and `context_window_exceeded` → `length`, `tool_use` →
- * `tool_calls`, `content_filter` and `guardrail` → `content_filter`, anything else → `stop`.
- *
- * @param stopReason the normalized stop reason
- * @returns the OpenAI `finish_reason`
- *
- * @example
- * ```ts
- * import { encodeOpenAIChatStopReason } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * assert.equal(encodeOpenAIChatStopReason("tool_use"), "tool_calls");
- * assert.equal(encodeOpenAIChatStopReason("guardrail"), "content_filter");
- * ```
+ * An OpenAI `usage` value → normalized usage, or `undefined` when it is not an object (`null`).
+ * `prompt_tokens` already counts cached tokens; cache reads come from
+ * `prompt_tokens_details.cached_tokens` (DeepSeek: `prompt_cache_hit_tokens`), cache writes from
+ * `prompt_tokens_details.cache_write_tokens` (OpenRouter) or `cache_creation_input_tokens`.
  */
-export function encodeOpenAIChatStopReason(stopReason: StopReason): OpenAIChatFinishReason {
-  return FINISH_REASON_FROM_STOP_REASON[stopReason] ?? "stop";
-}
-
-/**
- * The `usage` object of an OpenAI chat completion, as the encoder writes it.
- *
- * @example
- * ```ts
- * import { createUsage, encodeOpenAIChatUsage, type OpenAIChatUsage } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * const usage: OpenAIChatUsage = encodeOpenAIChatUsage(
- *   createUsage({ inputTokens: 12, outputTokens: 100, reasoningTokens: 100 }),
- * );
- * assert.equal(usage.total_tokens, 112);
- * assert.equal(usage.completion_tokens_details.reasoning_tokens, 100);
- * ```
- */
-export interface OpenAIChatUsage {
-  /** All input tokens, cached ones included. */
-  prompt_tokens: number;
-  /** All output tokens, reasoning included. */
-  completion_tokens: number;
-  /** `prompt_tokens + completion_tokens`. */
-  total_tokens: number;
-  /** Input details: tokens read from the cache (and written to it, when there were any). */
-  prompt_tokens_details: { cached_tokens: number; cache_creation_input_tokens?: number };
-  /** Output details: reasoning tokens. */
-  completion_tokens_details: { reasoning_tokens: number };
-}
-
-/**
- * Converts an OpenAI `usage` object to a normalized {@linkcode Usage}: `prompt_tokens` (which
- * already includes cached tokens) → `inputTokens`, `completion_tokens` → `outputTokens`,
- * `prompt_tokens_details.cached_tokens` (or DeepSeek's `prompt_cache_hit_tokens`) →
- * `cacheReadTokens`, `prompt_tokens_details.cache_creation_input_tokens` /
- * `cache_write_tokens` → `cacheWriteTokens`, `completion_tokens_details.reasoning_tokens` →
- * `reasoningTokens`. `totalTokens` is recomputed as input + output.
- *
- * @param usage the provider's `usage` value
- * @returns the normalized usage, or `undefined` when `usage` is not an object (e.g. `null`)
- *
- * @example
- * ```ts
- * import { decodeOpenAIChatUsage } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * assert.deepEqual(
- *   decodeOpenAIChatUsage({
- *     prompt_tokens: 30,
- *     completion_tokens: 15,
- *     total_tokens: 45,
- *     prompt_tokens_details: { cached_tokens: 10 },
- *     completion_tokens_details: { reasoning_tokens: 7 },
- *   }),
- *   {
- *     inputTokens: 30,
- *     outputTokens: 15,
- *     totalTokens: 45,
- *     cacheReadTokens: 10,
- *     cacheWriteTokens: 0,
- *     reasoningTokens: 7,
- *   },
- * );
- * assert.equal(decodeOpenAIChatUsage(null), undefined);
- * ```
- */
-export function decodeOpenAIChatUsage(usage: unknown): Usage | undefined {
+function readUsage(usage: unknown): Usage | undefined {
   if (!isObject(usage)) return undefined;
   const prompt = isObject(usage.prompt_tokens_details) ? usage.prompt_tokens_details : {};
   const completion = isObject(usage.completion_tokens_details)
@@ -253,45 +145,16 @@ export function decodeOpenAIChatUsage(usage: unknown): Usage | undefined {
     inputTokens,
     outputTokens,
     cacheReadTokens: count(prompt.cached_tokens) ?? count(usage.prompt_cache_hit_tokens) ?? 0,
-    cacheWriteTokens: count(prompt.cache_creation_input_tokens) ??
-      count(prompt.cache_write_tokens) ?? count(usage.cache_creation_input_tokens) ?? 0,
+    cacheWriteTokens: count(prompt.cache_write_tokens) ??
+      count(prompt.cache_creation_input_tokens) ?? count(usage.cache_creation_input_tokens) ?? 0,
     reasoningTokens: count(completion.reasoning_tokens) ?? 0,
   });
 }
 
-/**
- * Converts a normalized {@linkcode Usage} to an OpenAI `usage` object. Cache writes have no
- * OpenAI field; when there are any they are written as
- * `prompt_tokens_details.cache_creation_input_tokens` (the field some OpenAI-compatible gateways
- * use, and that {@linkcode decodeOpenAIChatUsage} reads).
- *
- * @param usage the normalized usage
- * @returns the OpenAI `usage` object
- *
- * @example
- * ```ts
- * import { createUsage, encodeOpenAIChatUsage } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * assert.deepEqual(
- *   encodeOpenAIChatUsage(createUsage({ inputTokens: 30, outputTokens: 15, cacheReadTokens: 10 })),
- *   {
- *     prompt_tokens: 30,
- *     completion_tokens: 15,
- *     total_tokens: 45,
- *     prompt_tokens_details: { cached_tokens: 10 },
- *     completion_tokens_details: { reasoning_tokens: 0 },
- *   },
- * );
- * ```
- */
-export function encodeOpenAIChatUsage(usage: Usage): OpenAIChatUsage {
-  const promptDetails: OpenAIChatUsage["prompt_tokens_details"] = {
-    cached_tokens: usage.cacheReadTokens,
-  };
-  if (usage.cacheWriteTokens > 0) {
-    promptDetails.cache_creation_input_tokens = usage.cacheWriteTokens;
-  }
+/** Normalized usage → OpenAI `usage`; cache writes (no OpenAI field) as OpenRouter writes them. */
+function writeUsage(usage: Usage): Record<string, unknown> {
+  const promptDetails: Record<string, number> = { cached_tokens: usage.cacheReadTokens };
+  if (usage.cacheWriteTokens > 0) promptDetails.cache_write_tokens = usage.cacheWriteTokens;
   return {
     prompt_tokens: usage.inputTokens,
     completion_tokens: usage.outputTokens,
@@ -301,15 +164,19 @@ export function encodeOpenAIChatUsage(usage: Usage): OpenAIChatUsage {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Errors, both directions (also for non-streaming error bodies).
+
 /**
- * The body of an OpenAI error, as the encoder writes it (also inside a stream).
+ * The body of an OpenAI error, as {@linkcode toOpenAIChatError} writes it (also inside a
+ * stream).
  *
  * @example
  * ```ts
- * import { encodeOpenAIChatError, type OpenAIChatErrorBody } from "@llmwire/llmwire";
+ * import { type OpenAIChatErrorBody, toOpenAIChatError } from "@llmwire/llmwire";
  * import assert from "node:assert/strict";
  *
- * const body: OpenAIChatErrorBody = encodeOpenAIChatError({
+ * const body: OpenAIChatErrorBody = toOpenAIChatError({
  *   type: "error",
  *   kind: "overloaded",
  *   message: "Overloaded",
@@ -339,21 +206,21 @@ export interface OpenAIChatErrorBody {
 
 /**
  * Converts the `error` member of an OpenAI error body (or of an error chunk inside a stream) to
- * an `error` event. The status comes from a numeric `code` (OpenRouter sends HTTP statuses
- * there), else from a known `code` or `type` (`rate_limit_exceeded` and `insufficient_quota` →
- * 429, `invalid_request_error` → 400, `server_error` → 500, …), else 500. The kind follows from
- * the status; `providerType` is the string `code`, else the `type`.
+ * an `error` event; never throws. The status comes from a numeric `code` (OpenRouter sends HTTP
+ * statuses there), else from a known `code` or `type` (`rate_limit_exceeded` and
+ * `insufficient_quota` → 429, `invalid_request_error` → 400, `server_error` → 500, …), else 500.
+ * The kind follows from the status; `providerType` is the string `code`, else the `type`.
  *
  * @param error the `error` member (an object, or a bare message string)
  * @returns the `error` event
  *
  * @example
  * ```ts
- * import { decodeOpenAIChatError } from "@llmwire/llmwire";
+ * import { parseOpenAIChatError } from "@llmwire/llmwire";
  * import assert from "node:assert/strict";
  *
  * assert.deepEqual(
- *   decodeOpenAIChatError({
+ *   parseOpenAIChatError({
  *     message: "Rate limit reached for gpt-4o",
  *     type: "tokens",
  *     param: null,
@@ -367,10 +234,10 @@ export interface OpenAIChatErrorBody {
  *     providerType: "rate_limit_exceeded",
  *   },
  * );
- * assert.equal(decodeOpenAIChatError({ code: 503, message: "No instances" }).kind, "overloaded");
+ * assert.equal(parseOpenAIChatError({ code: 503, message: "No instances" }).kind, "overloaded");
  * ```
  */
-export function decodeOpenAIChatError(error: unknown): LlmErrorEvent {
+export function parseOpenAIChatError(error: unknown): LlmErrorEvent {
   if (!isObject(error)) {
     const message = typeof error === "string" && error !== "" ? error : "unknown OpenAI error";
     return { type: "error", kind: errorKindFromStatus(500), message, status: 500 };
@@ -400,18 +267,19 @@ export function decodeOpenAIChatError(error: unknown): LlmErrorEvent {
 /**
  * Converts an `error` event to an OpenAI error body: `type` from the kind
  * (`rate_limit` → `rate_limit_error`, `invalid_request` → `invalid_request_error`,
- * `protocol_error` → `upstream_error`, …), `code` = the provider's own error type.
+ * `protocol_error` → `upstream_error`, …), `code` = the provider's own error type. Serve it with
+ * the event's `status` when the response has not started yet.
  *
  * @param event the `error` event
  * @returns the OpenAI error body
  *
  * @example
  * ```ts
- * import { encodeOpenAIChatError } from "@llmwire/llmwire";
+ * import { toOpenAIChatError } from "@llmwire/llmwire";
  * import assert from "node:assert/strict";
  *
  * assert.deepEqual(
- *   encodeOpenAIChatError({
+ *   toOpenAIChatError({
  *     type: "error",
  *     kind: "rate_limit",
  *     message: "Too many tokens",
@@ -429,7 +297,7 @@ export function decodeOpenAIChatError(error: unknown): LlmErrorEvent {
  * );
  * ```
  */
-export function encodeOpenAIChatError(event: LlmErrorEvent): OpenAIChatErrorBody {
+export function toOpenAIChatError(event: LlmErrorEvent): OpenAIChatErrorBody {
   return {
     error: {
       message: event.message,
@@ -488,11 +356,13 @@ interface ToolCallState {
  *   `tool_calls` fragments become `tool_call_start` (the first fragment of an index, which
  *   carries id and name) and `tool_call_delta` (argument fragments), `annotations` become
  *   `citation`s.
- * - The first `finish_reason` closes every open block and gives `message_stop`; a repeated one
- *   and any content after it are ignored. `usage` (in its own `choices: []` chunk or in any
+ * - The first `finish_reason` closes every open block and gives `message_stop` (`stop` →
+ *   `end_turn`, `length` → `max_tokens`, `tool_calls` and `function_call` → `tool_use`,
+ *   `content_filter` → `content_filter`, OpenRouter's `error` → `error`, anything else →
+ *   `other`); a repeated one and any content after it are ignored. `usage` (in its own `choices: []` chunk or in any
  *   other chunk) gives a `usage` event when it arrives; `usage: null` is ignored.
  * - An error chunk (`data: {"error": …}` or an SSE `error` event) gives an `error` event
- *   (see {@linkcode decodeOpenAIChatError}). Data that is not a chat completion chunk, named SSE
+ *   (see {@linkcode parseOpenAIChatError}). Data that is not a chat completion chunk, named SSE
  *   events (e.g. an Anthropic stream) and a stream that ends without `finish_reason` give an
  *   `error` event of kind `protocol_error`, status 502. Nothing follows an `error` event.
  *
@@ -567,14 +437,14 @@ export class OpenAIChatDecoder {
     try {
       json = JSON.parse(data);
     } catch {
-      if (name === "error") return this.#fail(out, decodeOpenAIChatError(data));
+      if (name === "error") return this.#fail(out, parseOpenAIChatError(data));
       return this.#fail(
         out,
         protocolError(`expected a JSON chat.completion.chunk, got ${quote(data)}`),
       );
     }
     if (name === "error") {
-      return this.#fail(out, decodeOpenAIChatError(isObject(json) ? json.error ?? json : json));
+      return this.#fail(out, parseOpenAIChatError(isObject(json) ? json.error ?? json : json));
     }
     if (!isObject(json)) {
       return this.#fail(
@@ -582,7 +452,7 @@ export class OpenAIChatDecoder {
         protocolError(`expected a JSON chat.completion.chunk, got ${quote(data)}`),
       );
     }
-    if (json.error != null) return this.#fail(out, decodeOpenAIChatError(json.error));
+    if (json.error != null) return this.#fail(out, parseOpenAIChatError(json.error));
     const { choices } = json;
     if (!Array.isArray(choices)) {
       if (
@@ -601,7 +471,7 @@ export class OpenAIChatDecoder {
     const choice = Array.isArray(choices)
       ? choices.find((c): c is Record<string, unknown> => isObject(c) && (c.index ?? 0) === 0)
       : undefined;
-    const usage = decodeOpenAIChatUsage(json.usage);
+    const usage = readUsage(json.usage);
     if (!this.#started && (choice !== undefined || usage !== undefined)) {
       this.#started = true;
       out.push({
@@ -620,7 +490,7 @@ export class OpenAIChatDecoder {
         this.#open.clear();
         out.push({
           type: "message_stop",
-          stopReason: decodeOpenAIChatStopReason(finishReason),
+          stopReason: stopReasonOf(finishReason),
           rawStopReason: finishReason,
         });
       }
@@ -920,7 +790,9 @@ export interface OpenAIChatEncoderOptions {
  * - `tool_call_start` → `tool_calls: [{index, id, type: "function", function: {name,
  *   arguments: ""}}]`, `tool_call_delta` → `tool_calls: [{index, function: {arguments}}]`; the
  *   tool calls are numbered 0, 1, 2… in order of appearance.
- * - `message_stop` → the chunk with `finish_reason` ({@linkcode encodeOpenAIChatStopReason}).
+ * - `message_stop` → the chunk with `finish_reason`: `end_turn` and `stop_sequence` → `stop`,
+ *   `max_tokens` and `context_window_exceeded` → `length`, `tool_use` → `tool_calls`,
+ *   `content_filter` and `guardrail` → `content_filter`, anything else → `stop`.
  * - `usage` is held back: at `end()` the last one becomes the usage chunk (`choices: []`) when
  *   `includeUsage` is set; then `data: [DONE]`.
  * - `error` → `data: {"error": {message, type, param, code}}` and nothing more (no `[DONE]`),
@@ -984,7 +856,7 @@ export class OpenAIChatEncoder {
     const out: SseEvent[] = [];
     if (event.type === "error") {
       this.#ended = true;
-      out.push({ data: JSON.stringify(encodeOpenAIChatError(event)) });
+      out.push({ data: JSON.stringify(toOpenAIChatError(event)) });
       return out;
     }
     if (event.type === "usage") {
@@ -1045,7 +917,7 @@ export class OpenAIChatEncoder {
       case "message_stop": {
         this.#start(undefined, undefined, out);
         this.#stopped = true;
-        let finishReason = encodeOpenAIChatStopReason(event.stopReason);
+        let finishReason = FINISH_REASON_FROM_STOP_REASON[event.stopReason] ?? "stop";
         // Only server-side tools ran: the client has no call to answer.
         if (finishReason === "tool_calls" && this.#nextToolCall === 0) finishReason = "stop";
         out.push(
@@ -1069,14 +941,14 @@ export class OpenAIChatEncoder {
     this.#ended = true;
     if (!this.#stopped) {
       return [{
-        data: JSON.stringify(encodeOpenAIChatError(
+        data: JSON.stringify(toOpenAIChatError(
           protocolError("the upstream response ended before the model finished"),
         )),
       }];
     }
     const out: SseEvent[] = [];
     if (this.#options.includeUsage === true && this.#usage !== undefined) {
-      out.push(this.#chunk([], encodeOpenAIChatUsage(this.#usage)));
+      out.push(this.#chunk([], writeUsage(this.#usage)));
     }
     out.push({ data: "[DONE]" });
     return out;
@@ -1094,7 +966,7 @@ export class OpenAIChatEncoder {
     return this.#chunk([{ index: 0, delta, logprobs: null, finish_reason: null }]);
   }
 
-  #chunk(choices: unknown[], usage?: OpenAIChatUsage): SseEvent {
+  #chunk(choices: unknown[], usage?: Record<string, unknown>): SseEvent {
     const chunk: Record<string, unknown> = {
       id: this.#id,
       object: "chat.completion.chunk",
