@@ -5,17 +5,15 @@ import {
   AnthropicMessagesEncoder,
   AnthropicMessagesEncoderStream,
   createUsage,
-  decodeAnthropicError,
-  decodeAnthropicStopReason,
-  encodeAnthropicError,
-  encodeAnthropicStopReason,
   encodeSseEvent,
   type LlmErrorKind,
   type LlmEvent,
+  parseAnthropicMessagesError,
   SseDecoderStream,
   SseError,
   type SseEvent,
   type StopReason,
+  toAnthropicMessagesError,
   type Usage,
 } from "../mod.ts";
 import { chunkings, corporaPresent, readCorpusBytes } from "./_helpers.ts";
@@ -1814,7 +1812,7 @@ Deno.test("event: error of each type becomes an error event with the matching st
       { type: "error", kind, message: `it was ${type}`, status, providerType: type },
     ]);
   }
-  assert.deepEqual(decodeAnthropicError({ type: "error" }), {
+  assert.deepEqual(parseAnthropicMessagesError({ type: "error" }), {
     type: "error",
     kind: "server_error",
     message: "Anthropic reported an error without a message",
@@ -1889,7 +1887,6 @@ Deno.test("stop reasons: every Anthropic reason maps, stop_sequence carries its 
     [null, "other"],
   ];
   for (const [raw, stopReason] of cases) {
-    assert.equal(decodeAnthropicStopReason(raw), stopReason);
     const events = decodeFrames([
       START,
       {
@@ -2416,7 +2413,7 @@ Deno.test("encoder: redacted reasoning, provider blocks and citations", async ()
   ]);
 });
 
-Deno.test("encoder: stop reasons of other providers map to Anthropic's", () => {
+Deno.test("encoder: stop reasons of other providers map to Anthropic's", async () => {
   const cases: [StopReason, string | null, string][] = [
     ["end_turn", "stop", "end_turn"],
     ["max_tokens", "length", "max_tokens"],
@@ -2431,14 +2428,18 @@ Deno.test("encoder: stop reasons of other providers map to Anthropic's", () => {
     ["end_turn", "refusal", "end_turn"],
   ];
   for (const [stopReason, raw, expected] of cases) {
-    assert.equal(encodeAnthropicStopReason(stopReason, raw), expected, `${stopReason}/${raw}`);
+    const out = frames(
+      await encode([MESSAGE_START, { type: "message_stop", stopReason, rawStopReason: raw }]),
+    );
+    const delta = out.find((frame) => frame.type === "message_delta")?.delta;
+    assert.deepEqual(delta, { stop_reason: expected, stop_sequence: null }, `${stopReason}/${raw}`);
   }
 });
 
 Deno.test("encoder: error events become event: error with the Anthropic type, then the end", async () => {
-  const cases: [Parameters<typeof encodeAnthropicError>[0], string][] = [
+  const cases: [Parameters<typeof toAnthropicMessagesError>[0], string][] = [
     ...ERROR_TYPES.slice(0, -1).map(([type, status, kind]): [
-      Parameters<typeof encodeAnthropicError>[0],
+      Parameters<typeof toAnthropicMessagesError>[0],
       string,
     ] => [{ kind, status, message: "m", providerType: type }, type]),
     [
@@ -2467,7 +2468,10 @@ Deno.test("encoder: error events become event: error with the Anthropic type, th
     ],
   ];
   for (const [error, type] of cases) {
-    assert.deepEqual(encodeAnthropicError(error), { type: "error", error: { type, message: "m" } });
+    assert.deepEqual(toAnthropicMessagesError(error), {
+      type: "error",
+      error: { type, message: "m" },
+    });
   }
   const out = await encode([
     MESSAGE_START,

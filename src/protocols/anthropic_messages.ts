@@ -6,8 +6,9 @@
  * (`message_start`, `content_block_start` / `_delta` / `_stop`, `message_delta`, `message_stop`,
  * `ping`, `error`) and {@linkcode AnthropicMessagesEncoderStream} writes them, so a stream from
  * any provider can be served to an Anthropic client. Both wrap a synchronous core
- * ({@linkcode AnthropicMessagesDecoder}, {@linkcode AnthropicMessagesEncoder}). The stop-reason,
- * error-type and usage conversions are exported for the non-streaming converters.
+ * ({@linkcode AnthropicMessagesDecoder}, {@linkcode AnthropicMessagesEncoder}). The error-type
+ * conversions, which also serve non-streaming error bodies, are {@linkcode parseAnthropicMessagesError}
+ * and {@linkcode toAnthropicMessagesError}.
  *
  * @module
  */
@@ -83,25 +84,8 @@ const CITATION_TYPES: ReadonlySet<string> = new Set([
   "search_result_location",
 ]);
 
-/**
- * Anthropic's `usage` object as the encoder writes it: `input_tokens` excludes the cache reads
- * and writes, which have their own fields.
- *
- * @example
- * ```ts
- * import { type AnthropicUsage, decodeAnthropicUsage } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * const usage: AnthropicUsage = {
- *   input_tokens: 50,
- *   cache_creation_input_tokens: 100,
- *   cache_read_input_tokens: 200,
- *   output_tokens: 30,
- * };
- * assert.equal(decodeAnthropicUsage(usage).inputTokens, 350);
- * ```
- */
-export interface AnthropicUsage {
+/** Anthropic's `usage` object as the encoder writes it (`input_tokens` excludes the cache). */
+interface AnthropicUsage {
   /** Input tokens that were neither read from nor written to the prompt cache. */
   input_tokens: number;
   /** Input tokens written to the prompt cache. */
@@ -114,51 +98,18 @@ export interface AnthropicUsage {
   output_tokens_details?: { thinking_tokens: number };
 }
 
-/**
- * The normalized stop reason of an Anthropic `stop_reason`: `refusal` → `content_filter`,
- * `pause_turn` → `other`, `model_context_window_exceeded` → `context_window_exceeded`; unknown or
- * missing reasons → `other`.
- *
- * @param raw Anthropic's `stop_reason`
- * @returns the normalized stop reason
- *
- * @example
- * ```ts
- * import { decodeAnthropicStopReason } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * assert.equal(decodeAnthropicStopReason("tool_use"), "tool_use");
- * assert.equal(decodeAnthropicStopReason("refusal"), "content_filter");
- * assert.equal(decodeAnthropicStopReason(null), "other");
- * ```
- */
-export function decodeAnthropicStopReason(raw: string | null | undefined): StopReason {
+/** The normalized stop reason of an Anthropic `stop_reason` (`other` when unknown or missing). */
+function decodeAnthropicStopReason(raw: string | null | undefined): StopReason {
   return (typeof raw === "string" && Object.hasOwn(STOP_REASON_FROM_ANTHROPIC, raw))
     ? STOP_REASON_FROM_ANTHROPIC[raw]!
     : "other";
 }
 
 /**
- * The Anthropic `stop_reason` to write for a normalized stop reason. The raw reason is kept when
- * it is an Anthropic reason with the same meaning (so `pause_turn` stays `pause_turn`); otherwise
- * `content_filter` and `guardrail` become `refusal`, `context_window_exceeded` becomes
- * `model_context_window_exceeded`, and `error` / `other` become `end_turn`.
- *
- * @param stopReason the normalized stop reason
- * @param rawStopReason the provider's own stop reason, if known
- * @returns an Anthropic `stop_reason`
- *
- * @example
- * ```ts
- * import { encodeAnthropicStopReason } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * assert.equal(encodeAnthropicStopReason("other", "pause_turn"), "pause_turn");
- * assert.equal(encodeAnthropicStopReason("guardrail", "guardrail_intervened"), "refusal");
- * assert.equal(encodeAnthropicStopReason("tool_use", "tool_calls"), "tool_use");
- * ```
+ * The Anthropic `stop_reason` to write: the raw reason when it is an Anthropic reason with the
+ * same meaning (so `pause_turn` survives), else the table's.
  */
-export function encodeAnthropicStopReason(
+function encodeAnthropicStopReason(
   stopReason: StopReason,
   rawStopReason?: string | null,
 ): string {
@@ -181,11 +132,11 @@ export function encodeAnthropicStopReason(
  *
  * @example
  * ```ts
- * import { decodeAnthropicError } from "@llmwire/llmwire";
+ * import { parseAnthropicMessagesError } from "@llmwire/llmwire";
  * import assert from "node:assert/strict";
  *
  * assert.deepEqual(
- *   decodeAnthropicError({ type: "error", error: { type: "overloaded_error", message: "Overloaded" } }),
+ *   parseAnthropicMessagesError({ type: "error", error: { type: "overloaded_error", message: "Overloaded" } }),
  *   {
  *     type: "error",
  *     kind: "overloaded",
@@ -196,7 +147,7 @@ export function encodeAnthropicStopReason(
  * );
  * ```
  */
-export function decodeAnthropicError(body: unknown): LlmErrorEvent {
+export function parseAnthropicMessagesError(body: unknown): LlmErrorEvent {
   // The envelope `{"type":"error","error":{…}}`, or the inner object alone.
   const inner = isRecord(body) && (isRecord(body.error) || body.type === "error")
     ? body.error
@@ -227,11 +178,11 @@ export function decodeAnthropicError(body: unknown): LlmErrorEvent {
  *
  * @example
  * ```ts
- * import { encodeAnthropicError } from "@llmwire/llmwire";
+ * import { toAnthropicMessagesError } from "@llmwire/llmwire";
  * import assert from "node:assert/strict";
  *
  * assert.deepEqual(
- *   encodeAnthropicError({
+ *   toAnthropicMessagesError({
  *     kind: "rate_limit",
  *     status: 429,
  *     message: "Too many tokens",
@@ -241,7 +192,7 @@ export function decodeAnthropicError(body: unknown): LlmErrorEvent {
  * );
  * ```
  */
-export function encodeAnthropicError(
+export function toAnthropicMessagesError(
   error: Pick<LlmErrorEvent, "kind" | "status" | "message" | "providerType">,
 ): { type: "error"; error: { type: string; message: string } } {
   return { type: "error", error: { type: anthropicErrorType(error), message: error.message } };
@@ -258,66 +209,10 @@ function anthropicErrorType(
 }
 
 /**
- * The normalized usage of an Anthropic `usage` object: `inputTokens` = `input_tokens` +
- * `cache_read_input_tokens` + `cache_creation_input_tokens`; `reasoningTokens` =
- * `output_tokens_details.thinking_tokens`. Missing counts are 0.
- *
- * @param usage Anthropic's `usage` object
- * @returns the normalized usage
- *
- * @example
- * ```ts
- * import { decodeAnthropicUsage } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * assert.deepEqual(
- *   decodeAnthropicUsage({
- *     input_tokens: 100,
- *     cache_read_input_tokens: 55096,
- *     cache_creation_input_tokens: 0,
- *     output_tokens: 7,
- *   }),
- *   {
- *     inputTokens: 55196,
- *     outputTokens: 7,
- *     totalTokens: 55203,
- *     cacheReadTokens: 55096,
- *     cacheWriteTokens: 0,
- *     reasoningTokens: 0,
- *   },
- * );
- * ```
+ * Anthropic's `usage` for a normalized usage: cache counts subtracted from `input_tokens`;
+ * `output_tokens_details` only when reasoning tokens are known.
  */
-export function decodeAnthropicUsage(usage: unknown): Usage {
-  return usageFromCounts(mergeUsageCounts({}, usage));
-}
-
-/**
- * Anthropic's `usage` object for a normalized usage (cache counts subtracted from
- * `input_tokens`; `output_tokens_details` only when reasoning tokens are known).
- *
- * @param usage the normalized usage
- * @returns Anthropic's `usage` fields
- *
- * @example
- * ```ts
- * import { createUsage, encodeAnthropicUsage } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * assert.deepEqual(
- *   encodeAnthropicUsage(
- *     createUsage({ inputTokens: 350, outputTokens: 30, cacheReadTokens: 200, cacheWriteTokens: 100 }),
- *   ),
- *   {
- *     input_tokens: 50,
- *     cache_creation_input_tokens: 100,
- *     cache_read_input_tokens: 200,
- *     output_tokens: 30,
- *   },
- * );
- * ```
- */
-export function encodeAnthropicUsage(usage: Usage): AnthropicUsage {
+function encodeAnthropicUsage(usage: Usage): AnthropicUsage {
   const encoded: AnthropicUsage = {
     input_tokens: Math.max(0, usage.inputTokens - usage.cacheReadTokens - usage.cacheWriteTokens),
     cache_creation_input_tokens: usage.cacheWriteTokens,
@@ -554,7 +449,7 @@ export class AnthropicMessagesDecoder {
         return [];
       case "error":
         this.#phase = "done";
-        return [decodeAnthropicError(data)];
+        return [parseAnthropicMessagesError(data)];
       case "message_start":
         return this.#messageStart(data);
       case "content_block_start":
@@ -1047,7 +942,7 @@ export class AnthropicMessagesEncoder {
         return out;
       case "error":
         if (this.#phase === "start_held") this.#writeStart(out);
-        out.push(sse("error", { error: encodeAnthropicError(event).error }));
+        out.push(sse("error", { error: toAnthropicMessagesError(event).error }));
         this.#phase = "done";
         return out;
       case "message_stop":
