@@ -5,6 +5,8 @@
  * @module
  */
 
+/** Up to this many bytes, `copyTo` copies by hand instead of through a subarray view. */
+const SMALL_COPY = 128;
 /** Past this many consumed slots at the front, the chunk array is compacted. */
 const COMPACT_AFTER = 64;
 
@@ -50,8 +52,14 @@ export class ChunkQueue {
     }
     while (count > 0) {
       const n = Math.min(count, chunk.length - pos);
-      if (n === chunk.length) target.set(chunk, targetOffset);
-      else target.set(chunk.subarray(pos, pos + n), targetOffset);
+      if (n <= SMALL_COPY) {
+        // Creating a subarray view costs more than copying a few dozen bytes by hand.
+        for (let k = 0; k < n; k++) target[targetOffset + k] = chunk[pos + k]!;
+      } else if (n === chunk.length) {
+        target.set(chunk, targetOffset);
+      } else {
+        target.set(chunk.subarray(pos, pos + n), targetOffset);
+      }
       targetOffset += n;
       count -= n;
       pos = 0;
