@@ -1106,14 +1106,10 @@ Deno.test("Bedrock encoder: OpenAI-style input (block stops at the end) comes ou
       ["contentBlockDelta", 2],
       ["contentBlockStop", 2],
       ["messageStop", undefined],
-      ["metadata", undefined],
     ],
   );
-  // No usage arrived: the one metadata event still comes, with zero counts.
-  assert.deepEqual(describe(messages).at(-1), [
-    "metadata",
-    { usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 } },
-  ]);
+  // No usage arrived: no metadata event (unknown is not zero).
+  assert.deepEqual(describe(messages).at(-1), ["messageStop", { stopReason: "tool_use" }]);
 });
 
 Deno.test("Bedrock encoder: other protocols' provider blocks are skipped, indices stay dense", () => {
@@ -1264,11 +1260,25 @@ Deno.test("Bedrock encoder: stop reasons back to Bedrock's names", () => {
   }
 });
 
-Deno.test("Bedrock encoder: messageStart is synthesized; nothing terminal without message_stop", () => {
+Deno.test("Bedrock encoder: messageStart is synthesized; an input cut before message_stop ends in an exception", () => {
   assert.deepEqual(describe(encodeAll([{ type: "text_delta", index: 0, text: "x" }])), [
     ["messageStart", { role: "assistant" }],
     ["contentBlockDelta", { contentBlockIndex: 0, delta: { text: "x" } }],
+    ["exception:internalServerException", {
+      message: "the response stream ended before the message was complete",
+    }],
   ]);
+});
+
+Deno.test("Bedrock encoder: no usage event, no metadata (unknown is not zero)", () => {
+  assert.deepEqual(
+    describe(encodeAll([
+      MESSAGE_START,
+      { type: "text_delta", index: 0, text: "x" },
+      { type: "message_stop", stopReason: "end_turn", rawStopReason: "stop" },
+    ])).map(([type]) => type),
+    ["messageStart", "contentBlockDelta", "contentBlockStop", "messageStop"],
+  );
 });
 
 Deno.test("Bedrock encoder: citations from Bedrock pass through; others are rebuilt", () => {
@@ -1299,7 +1309,7 @@ Deno.test("Bedrock encoder: citations from Bedrock pass through; others are rebu
       },
     },
   ]);
-  assert.deepEqual(describe(messages).slice(2), [
+  assert.deepEqual(describe(messages).slice(2, 4), [
     ["contentBlockDelta", { contentBlockIndex: 0, delta: { citation: bedrock } }],
     ["contentBlockDelta", {
       contentBlockIndex: 0,

@@ -937,7 +937,7 @@ function citationToBedrock(citation: Citation): JsonObject {
  *   `metrics.latencyMs` when known. Without any `usage` event the counts are 0.
  * - `error` → an `exception` frame (see {@linkcode encodeBedrockError}) with
  *   `{"message": …}`; nothing is written after it. An input that ends before `message_stop`
- *   (and without an error) gets no terminal frames.
+ *   (and without an error) ends with an `internalServerException` frame, never a clean end.
  *
  * @example
  * ```ts
@@ -1049,13 +1049,24 @@ export class BedrockConverseEncoder {
   /**
    * Ends the input.
    *
-   * @returns the `metadata` event when `message_stop` was seen (and no error); else nothing
+   * @returns the `metadata` event when `message_stop` and usage were seen (and no error), an
+   * `internalServerException` frame when the input ended before `message_stop`; else nothing
    */
   end(): EventStreamMessage[] {
     if (this.#done) return [];
     this.#done = true;
-    if (!this.#stopped) return [];
-    const body: JsonObject = { usage: encodeBedrockUsage(this.#usage ?? createUsage({})) };
+    if (!this.#stopped) {
+      // The source ended mid-message: say so, in Bedrock's terms, rather than end cleanly.
+      return [
+        exceptionFrame(
+          "internalServerException",
+          "the response stream ended before the message was complete",
+        ),
+      ];
+    }
+    // No usage reported means unknown, not zero: write no metadata rather than invent counts.
+    if (this.#usage === undefined) return [];
+    const body: JsonObject = { usage: encodeBedrockUsage(this.#usage) };
     if (this.#latencyMs !== undefined) body.metrics = { latencyMs: this.#latencyMs };
     return [eventMessage("metadata", body)];
   }
