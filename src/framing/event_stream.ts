@@ -49,8 +49,10 @@ export type EventStreamHeaderValue =
 /**
  * One EventStream message: headers in wire order (the record's insertion order) and the payload.
  *
- * Decoded payloads and `binary` header values are views into the decoder's input whenever a
- * message arrived inside one chunk, so do not reuse input buffers while messages are alive.
+ * Decoded payloads and `binary` header values are views, not copies: into the decoder's input
+ * when a message arrived inside one chunk (so do not reuse input buffers while messages are
+ * alive), otherwise into the one copy the decoder made of it (small messages share a 64 KiB
+ * buffer).
  *
  * JavaScript lists integer-like keys (`"0"`, `"42"`) before all others, whatever the insertion
  * order, so a message whose header names look like array indices re-encodes with those headers
@@ -121,7 +123,7 @@ const MIN_MESSAGE_BYTES = 16;
 const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 /** Header names are length-prefixed by one byte. */
 const MAX_HEADER_NAME_BYTES = 255;
-/** `binary`/`string` values are length-prefixed by 2 bytes, but aws-c-event-stream caps them at INT16_MAX. */
+/** `binary`/`string` values have a 2-byte length, but aws-c-event-stream caps them at INT16_MAX. */
 const MAX_HEADER_VALUE_BYTES = 32767;
 
 /** Wire type codes of header values: the one place they are written down. */
@@ -138,7 +140,7 @@ const HeaderType = {
   uuid: 9,
 } as const;
 
-/** `Date` holds ±8.64e15 ms; int64 timestamps beyond that cannot round-trip, so they are rejected. */
+/** `Date` holds ±8.64e15 ms; int64 timestamps beyond cannot round-trip, so they are rejected. */
 const MAX_DATE_MS = 8.64e15;
 const TWO_32 = 4294967296;
 
