@@ -696,6 +696,41 @@ Deno.test("SigV4Signer keeps at most signingKeyCacheSize derived keys (LRU)", as
   assert.throws(() => bedrockSigner({ signingKeyCacheSize: 0 }), RangeError);
 });
 
+Deno.test("SigV4Signer hands WebCrypto at most 4 HMACs at once, and signs them all", async () => {
+  const subtle = crypto.subtle;
+  const sign = subtle.sign;
+  let inFlight = 0;
+  let most = 0;
+  Object.defineProperty(subtle, "sign", {
+    configurable: true,
+    value: async function (this: SubtleCrypto, ...args: Parameters<SubtleCrypto["sign"]>) {
+      most = Math.max(most, ++inFlight);
+      try {
+        return await sign.apply(this, args);
+      } finally {
+        inFlight--;
+      }
+    },
+  });
+  try {
+    const signer = bedrockSigner();
+    await signer.sign(new Request(BEDROCK + "/warm"), { signingDate }); // derive the key first
+    most = 0;
+    const signed = await Promise.all(
+      Array.from(
+        { length: 64 },
+        (_, i) => signer.sign(new Request(`${BEDROCK}/x${i}`), { signingDate }),
+      ),
+    );
+    assert.ok(most >= 1 && most <= 4, `at most 4 at once, saw ${most}`);
+    const one = await bedrockSigner().sign(new Request(`${BEDROCK}/x63`), { signingDate });
+    assert.equal(signed[63]!.headers.get("authorization"), one.headers.get("authorization"));
+    assert.equal(new Set(signed.map((r) => r.headers.get("authorization"))).size, 64);
+  } finally {
+    delete (subtle as { sign?: unknown }).sign;
+  }
+});
+
 Deno.test("SigV4Signer never shows credentials: inspect, JSON, String, errors", async () => {
   const signer = bedrockSigner();
   const shown = [
