@@ -306,6 +306,22 @@ Deno.test("SseDecoder returns the events before an oversized one, then throws", 
   assert.deepEqual(seen, ["one", "two"]);
 });
 
+Deno.test("SseDecoderStream delivers the events before an error found at the end", async () => {
+  // Both events come out of one push(); the reader takes the first, the second waits in the
+  // readable queue while the end of input errors the stream.
+  const input = utf8.encode(`data: a\n\ndata: b\n\ndata: ${"x".repeat(200)}`);
+  const reader = ReadableStream.from([input])
+    .pipeThrough(new SseDecoderStream({ maxEventBytes: 100, flushIncompleteEvent: true }))
+    .getReader();
+  assert.deepEqual(await reader.read(), { done: false, value: { data: "a" } });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(await reader.read(), { done: false, value: { data: "b" } });
+  await assert.rejects(
+    reader.read(),
+    (error) => error instanceof SseError && error.code === "event_too_large",
+  );
+});
+
 // --- linear time -------------------------------------------------------------------------------
 
 /**

@@ -61,7 +61,7 @@ function makeTables(): Int32Array {
  *
  * @example Checksum a string, in one go or in parts
  * ```ts
- * import { crc32 } from "./crc32.ts";
+ * import { crc32 } from "@llmwire/llmwire";
  * import assert from "node:assert/strict";
  *
  * const bytes = new TextEncoder().encode("123456789");

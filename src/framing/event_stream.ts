@@ -18,6 +18,7 @@
 
 import { crc32Range } from "./crc32.ts";
 import { ChunkQueue } from "./_chunk_queue.ts";
+import { drained } from "./_drained.ts";
 import { EventStreamError, type EventStreamErrorCode } from "./errors.ts";
 
 /**
@@ -1071,20 +1072,6 @@ export function encodeEventStreamMessage(
   options: EventStreamEncoderOptions = {},
 ): Uint8Array {
   return encodeMessage(message, checkMaxMessageBytes(options.maxMessageBytes), options.crc32, 0);
-}
-
-/**
- * Waits until a transform stream's readable side has handed out everything enqueued so far.
- *
- * Erroring a stream discards the chunks still queued in it, so an error found at the end
- * (a truncated tail) would swallow the valid messages decoded from the last chunk. The streams
- * API gives a transformer no "drained" signal, hence the polling; it runs only on that error
- * path and stops when the reader cancels (the desired size is then no longer negative).
- */
-async function drained(controller: TransformStreamDefaultController<unknown>): Promise<void> {
-  while ((controller.desiredSize ?? 0) < 0) {
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
 }
 
 /**

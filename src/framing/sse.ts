@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { drained } from "./_drained.ts";
 import { SseError } from "./errors.ts";
 
 /**
@@ -575,8 +576,15 @@ export class SseDecoderStream extends TransformStream<Uint8Array | string, SseEv
         const events = decoder.push(chunk);
         for (let i = 0; i < events.length; i++) controller.enqueue(events[i]!);
       },
-      flush(controller) {
-        const events = decoder.end();
+      async flush(controller) {
+        let events: SseEvent[];
+        try {
+          events = decoder.end();
+        } catch (error) {
+          // Events handed out by the last push() are still queued: let the reader have them.
+          await drained(controller);
+          throw error;
+        }
         for (let i = 0; i < events.length; i++) controller.enqueue(events[i]!);
       },
     });
