@@ -54,6 +54,7 @@ import {
   boolean,
   claudeEffort,
   defined,
+  describe,
   fail,
   isObject,
   type JsonObject,
@@ -464,7 +465,8 @@ function readImage(block: JsonObject, path: string): LlmImagePart | LlmProviderP
 function readToolResultContent(value: unknown, path: string): LlmToolResultContent[] {
   if (value === undefined || value === null) return [];
   if (typeof value === "string") return [{ type: "text", text: value }];
-  return array(value, path).map((item, i): LlmToolResultContent => {
+  if (!Array.isArray(value)) fail(path, `must be a string or an array, got ${describe(value)}`);
+  return value.map((item, i): LlmToolResultContent => {
     const itemPath = at(path, i);
     const block = object(item, itemPath);
     const type = string(block.type, at(itemPath, "type"));
@@ -525,7 +527,8 @@ function readBlock(item: unknown, path: string): LlmContentPart {
 
 function readContent(value: unknown, path: string): LlmContentPart[] {
   if (typeof value === "string") return [{ type: "text", text: value }];
-  return array(value, path).map((item, i) => readBlock(item, at(path, i)));
+  if (!Array.isArray(value)) fail(path, `must be a string or an array, got ${describe(value)}`);
+  return value.map((item, i) => readBlock(item, at(path, i)));
 }
 
 function readTool(value: unknown, path: string): LlmTool {

@@ -428,9 +428,14 @@ const REQUEST_FIELDS = [
   "user",
 ];
 
+function stringOrArray(value: unknown, field: string): unknown[] {
+  if (!Array.isArray(value)) fail(field, `must be a string or an array, got ${describe(value)}`);
+  return value;
+}
+
 function readTextParts(value: unknown, field: string): LlmTextPart[] {
   if (typeof value === "string") return [{ type: "text", text: value }];
-  return array(value, field).map((item, i) => {
+  return stringOrArray(value, field).map((item, i) => {
     const path = at(field, i);
     const part = object(item, path);
     if (part.type !== "text") fail(at(path, "type"), `must be "text", got ${describe(part.type)}`);
@@ -461,7 +466,7 @@ function readImageUrl(part: JsonObject, path: string): LlmImagePart {
 
 function readUserContent(value: unknown, field: string): LlmContentPart[] {
   if (typeof value === "string") return [{ type: "text", text: value }];
-  return array(value, field).map((item, i): LlmContentPart => {
+  return stringOrArray(value, field).map((item, i): LlmContentPart => {
     const path = at(field, i);
     const part = object(item, path);
     const type = string(part.type, at(path, "type"));
@@ -490,7 +495,7 @@ function readAssistant(m: JsonObject, path: string): LlmContentPart[] {
   if (typeof m.content === "string") {
     if (m.content !== "") parts.push({ type: "text", text: m.content });
   } else if (m.content !== undefined && m.content !== null) {
-    array(m.content, contentPath).forEach((item, i) => {
+    stringOrArray(m.content, contentPath).forEach((item, i) => {
       const partPath = at(contentPath, i);
       const part = object(item, partPath);
       if (part.type === "text") {
