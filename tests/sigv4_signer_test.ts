@@ -638,6 +638,25 @@ Deno.test("SigV4Signer calls a credential provider per signature (rotation)", as
   assert.equal(viaSync.headers.get("authorization"), expected.headers.get("authorization"));
 });
 
+Deno.test("SigV4Signer notices a secret replaced in place on the same credentials object", async () => {
+  const credentials = { accessKeyId: "AKID", secretAccessKey: "old-secret" };
+  const signer = new SigV4Signer({
+    region: "us-east-1",
+    service: "bedrock",
+    credentials: () => credentials,
+  });
+  const before = await signer.sign(new Request(BEDROCK + "/x"), { signingDate });
+  credentials.secretAccessKey = "new-secret";
+  const after = await signer.sign(new Request(BEDROCK + "/x"), { signingDate });
+  const expected = await new SigV4Signer({
+    region: "us-east-1",
+    service: "bedrock",
+    credentials: { accessKeyId: "AKID", secretAccessKey: "new-secret" },
+  }).sign(new Request(BEDROCK + "/x"), { signingDate });
+  assert.notEqual(before.headers.get("authorization"), after.headers.get("authorization"));
+  assert.equal(after.headers.get("authorization"), expected.headers.get("authorization"));
+});
+
 Deno.test("SigV4Signer keeps at most signingKeyCacheSize derived keys (LRU)", async () => {
   const subtle = crypto.subtle;
   const importKey = subtle.importKey;

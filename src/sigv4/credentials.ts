@@ -73,8 +73,6 @@ export async function deriveSigningKey(
 export class SigningKeyCache {
   readonly #maxEntries: number;
   readonly #entries = new Map<string, CryptoKey | Promise<CryptoKey>>();
-  /** The hash of each credentials object's secret, so it is computed once per object. */
-  readonly #secretHashes = new WeakMap<AwsCredentials, string>();
 
   constructor(maxEntries: number) {
     if (!Number.isInteger(maxEntries) || maxEntries < 1) {
@@ -95,40 +93,9 @@ export class SigningKeyCache {
     region: string,
     service: string,
   ): CryptoKey | Promise<CryptoKey> {
-    const last = this.#last;
-    if (
-      last !== undefined && last.credentials === credentials && last.shortDate === shortDate &&
-      last.region === region && last.service === service
-    ) return last.key;
-    const key = this.#get(credentials, shortDate, region, service);
-    // Remember the last key used (a signer mostly signs with one): no hashing, no Map on a hit.
-    this.#last = key instanceof CryptoKey
-      ? { credentials, shortDate, region, service, key }
-      : undefined;
-    return key;
-  }
-
-  #last:
-    | {
-      credentials: AwsCredentials;
-      shortDate: string;
-      region: string;
-      service: string;
-      key: CryptoKey;
-    }
-    | undefined;
-
-  #get(
-    credentials: AwsCredentials,
-    shortDate: string,
-    region: string,
-    service: string,
-  ): CryptoKey | Promise<CryptoKey> {
-    let secretHash = this.#secretHashes.get(credentials);
-    if (secretHash === undefined) {
-      secretHash = sha256HexOfText(credentials.secretAccessKey);
-      this.#secretHashes.set(credentials, secretHash);
-    }
+    // Hashed on every call, not remembered per credentials object: an object whose secret is
+    // replaced in place must not keep signing with the old key.
+    const secretHash = sha256HexOfText(credentials.secretAccessKey);
     const cacheKey = secretHash + "/" + shortDate + "/" + region + "/" + service;
     const entries = this.#entries;
     const cached = entries.get(cacheKey);
