@@ -7,7 +7,7 @@ import { EventStreamDecoder } from "../framing/event_stream.ts";
 import { SseDecoder } from "../framing/sse.ts";
 import { AnthropicMessagesDecoder } from "./anthropic_messages.ts";
 import { BedrockConverseDecoder } from "./bedrock_converse.ts";
-import { type LlmProtocol, type LlmResponse, LlmResponseAccumulator } from "./bodies.ts";
+import type { LlmProtocol } from "./bodies.ts";
 import type { LlmErrorEvent, LlmEvent, StopReason, Usage } from "./events.ts";
 import { OpenAIChatDecoder } from "./openai_chat.ts";
 
