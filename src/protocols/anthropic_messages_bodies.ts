@@ -158,13 +158,24 @@ export type AnthropicContentBlock =
   | AnthropicThinkingBlock
   | AnthropicRedactedThinkingBlock;
 
-/** A request message. */
-export interface AnthropicMessage {
-  /** Who speaks (`system` for a system message inside the conversation). */
-  role: "user" | "assistant" | "system";
+/** A user or assistant turn. */
+export interface AnthropicTurn {
+  /** Who speaks. */
+  role: "user" | "assistant";
   /** Text, or blocks. */
   content: string | AnthropicContentBlock[];
 }
+
+/** A system message inside the conversation. */
+export interface AnthropicSystemMessage {
+  /** Always `system`. */
+  role: "system";
+  /** Text, or text blocks. */
+  content: string | AnthropicTextBlock[];
+}
+
+/** A request message. */
+export type AnthropicMessage = AnthropicTurn | AnthropicSystemMessage;
 
 /** A custom (client) tool. */
 export interface AnthropicTool {
@@ -797,6 +808,15 @@ function writeBlock(part: LlmContentPart, path: string): AnthropicContentBlock |
 }
 
 function writeMessage(message: LlmMessage, path: string): AnthropicMessage {
+  if (message.role === "system") {
+    const blocks = message.content.map((part, i) => {
+      const partPath = at(at(path, "content"), i);
+      if (part.type === "text") return writeText(part, partPath);
+      if (part.type === "provider") return writeProvider(part, partPath) as AnthropicTextBlock;
+      return fail(partPath, `a system message cannot hold a ${part.type} part`);
+    });
+    return { role: "system", content: textOrBlocks(blocks) };
+  }
   const results: AnthropicContentBlock[] = [];
   const rest: AnthropicContentBlock[] = [];
   message.content.forEach((part, i) => {
@@ -914,9 +934,24 @@ export function toAnthropicMessagesRequest(
   };
 }
 
+/** A citation of a response text block, as Anthropic sent it. */
+export interface AnthropicCitation {
+  /** The citation kind. */
+  type:
+    | "char_location"
+    | "page_location"
+    | "content_block_location"
+    | "web_search_result_location"
+    | "search_result_location";
+  /** The cited passage. */
+  cited_text: string;
+  /** The kind's other fields (document index, URL, title, …). */
+  [key: string]: unknown;
+}
+
 /** A content block of a Messages response. */
 export type AnthropicResponseBlock =
-  | { type: "text"; text: string; citations?: unknown[] }
+  | { type: "text"; text: string; citations?: AnthropicCitation[] }
   | { type: "thinking"; thinking: string; signature: string }
   | { type: "redacted_thinking"; data: string }
   | { type: "tool_use"; id: string; name: string; input: unknown }
@@ -1091,7 +1126,10 @@ export function toAnthropicMessagesResponse(response: LlmResponse): AnthropicMes
       case "text": {
         const citations = (part.citations ?? [])
           .map((citation) => citation.raw)
-          .filter((raw) => isObject(raw) && CITATION_TYPES.includes(String(raw.type)));
+          .filter((raw): raw is AnthropicCitation =>
+            isObject(raw) && CITATION_TYPES.includes(String(raw.type)) &&
+            typeof raw.cited_text === "string"
+          );
         content.push({
           type: "text",
           text: part.text,
