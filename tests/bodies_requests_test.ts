@@ -877,6 +877,15 @@ Deno.test("Provider fields and parts come back in their own protocol", () => {
   const parsedBedrock = parseBedrockConverseRequest(bedrock);
   assert.equal(parsedBedrock.topK, 40);
   assert.deepEqual(toBedrockConverseRequest(parsedBedrock), bedrock);
+  // A thinking object of another shape stays a Bedrock field.
+  const odd = { messages: [], additionalModelRequestFields: { thinking: { type: "enabled" } } };
+  const parsedOdd = parseBedrockConverseRequest(odd);
+  assert.equal(parsedOdd.reasoning, undefined);
+  assert.deepEqual(parsedOdd.providerFields, {
+    protocol: "bedrock",
+    fields: { additionalModelRequestFields: { thinking: { type: "enabled" } } },
+  });
+  assert.deepEqual(toBedrockConverseRequest(parsedOdd), odd);
 });
 
 Deno.test("Mid-conversation system messages and user ids", () => {

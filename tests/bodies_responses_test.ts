@@ -294,8 +294,11 @@ Deno.test("stop-reason tables: every raw value survives normalize → write in i
     assert.equal(toBedrockConverseStopReason(bedrockConverseStopReason(raw), raw), raw);
   }
   for (const raw of Object.keys(OPENAI_CHAT_FINISH_REASONS)) {
+    if (raw === "error") continue; // OpenRouter's, read but never written
     assert.equal(toOpenAIChatFinishReason(openAIChatStopReason(raw), raw), raw);
   }
+  assert.equal(openAIChatStopReason("error"), "error");
+  assert.equal(toOpenAIChatFinishReason("error", "error"), "stop");
   assert.equal(anthropicMessagesStopReason("brand_new"), "other");
   assert.equal(bedrockConverseStopReason(undefined), "other");
 });

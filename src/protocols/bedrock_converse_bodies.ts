@@ -664,7 +664,10 @@ export function parseBedrockConverseRequest(
   );
   if (additional !== undefined) {
     const { thinking, top_k: topK, ...rest } = additional;
-    if (isObject(thinking) && thinking.type === "enabled" && Object.keys(thinking).length === 2) {
+    if (
+      isObject(thinking) && thinking.type === "enabled" && "budget_tokens" in thinking &&
+      Object.keys(thinking).length === 2
+    ) {
       reasoning.budgetTokens = number(
         thinking.budget_tokens,
         "additionalModelRequestFields.thinking.budget_tokens",

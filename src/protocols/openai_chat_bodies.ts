@@ -236,14 +236,18 @@ export type OpenAIChatFinishReason =
 
 /**
  * OpenAI finish reason → normalized stop reason. `stop` covers both a natural end and a matched
- * stop sequence (OpenAI does not tell them apart), so it reads as `end_turn`.
+ * stop sequence (OpenAI does not tell them apart), so it reads as `end_turn`. `error` is not
+ * OpenAI's own: OpenRouter reports a failed generation with it (it is read, never written).
  */
-export const OPENAI_CHAT_FINISH_REASONS: Readonly<Record<OpenAIChatFinishReason, StopReason>> = {
+export const OPENAI_CHAT_FINISH_REASONS: Readonly<
+  Record<OpenAIChatFinishReason | "error", StopReason>
+> = {
   stop: "end_turn",
   length: "max_tokens",
   tool_calls: "tool_use",
   function_call: "tool_use",
   content_filter: "content_filter",
+  error: "error",
 };
 
 const TO_OPENAI_FINISH_REASON: Readonly<Record<StopReason, OpenAIChatFinishReason>> = {
@@ -304,7 +308,8 @@ export function toOpenAIChatFinishReason(
   raw?: string | null,
 ): OpenAIChatFinishReason {
   if (
-    raw !== null && raw !== undefined && Object.hasOwn(OPENAI_CHAT_FINISH_REASONS, raw) &&
+    raw !== null && raw !== undefined && raw !== "error" &&
+    Object.hasOwn(OPENAI_CHAT_FINISH_REASONS, raw) &&
     OPENAI_CHAT_FINISH_REASONS[raw as OpenAIChatFinishReason] === reason
   ) {
     return raw as OpenAIChatFinishReason;
