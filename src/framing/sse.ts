@@ -587,7 +587,7 @@ export class SseDecoderStream extends TransformStream<Uint8Array | string, SseEv
         }
         for (let i = 0; i < events.length; i++) controller.enqueue(events[i]!);
       },
-    });
+    }, WRITABLE_STRATEGY);
     this.#decoder = decoder;
   }
 
@@ -596,6 +596,12 @@ export class SseDecoderStream extends TransformStream<Uint8Array | string, SseEv
     return this.#decoder.lastEventId;
   }
 }
+
+/**
+ * Lets a pipe queue up to 16 input chunks ahead of the decoder: with small network chunks, the
+ * default of one costs a promise round trip per chunk.
+ */
+const WRITABLE_STRATEGY: QueuingStrategy<Uint8Array | string> = { highWaterMark: 16 };
 
 function invalid(message: string): SseError {
   return new SseError("invalid_event", message);
