@@ -1,6 +1,6 @@
 /**
- * AWS Signature Version 4 on WebCrypto: {@linkcode SigV4Signer} signs `fetch` requests (headers
- * or presigned URLs) with no dependencies, in Deno, Node, Bun, Workers and browsers;
+ * AWS Signature Version 4: {@linkcode SigV4Signer} signs `fetch` requests (headers or presigned
+ * URLs) with web platform APIs only, in Deno, Node, Bun, Workers and browsers;
  * {@linkcode createCanonicalRequest} and {@linkcode SigV4Signer.prototype.signParts} work on raw
  * parts; {@linkcode serviceFromHost}, {@linkcode regionFromHost} and {@linkcode bedrockModelPath}
  * handle Amazon Bedrock's traps.

@@ -1,9 +1,9 @@
 /**
- * `SigV4Signer`: AWS Signature Version 4 for `fetch` requests, on WebCrypto only.
+ * `SigV4Signer`: AWS Signature Version 4 for `fetch` requests, on web platform APIs only.
  * @module
  */
 
-import { sha256Hex, sha256HexOfText, toHex, utf8 } from "./_sha256.ts";
+import { type HmacKey, hmacSha256Hex, sha256Hex, sha256HexOfText, toHex, utf8 } from "./_sha256.ts";
 import {
   canonicalHeaderValue,
   canonicalPath,
@@ -132,8 +132,6 @@ const FETCH_NORMALIZED_METHODS = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "P
  */
 const SYNC_HASH_LIMIT = 2048;
 const MAX_EXPIRES_IN = 7 * 24 * 60 * 60;
-/** How many HMAC calls a signer hands WebCrypto at once (see `SigV4Signer#hmac`). */
-const MAX_HMACS_IN_FLIGHT = 4;
 /** Query parameters the presignature sets; the same keys in the input are replaced. */
 const PRESIGN_PARAMS = new Set([
   "X-Amz-Algorithm",
@@ -144,7 +142,6 @@ const PRESIGN_PARAMS = new Set([
   "X-Amz-SignedHeaders",
   "X-Amz-Signature",
 ]);
-const encoder = new TextEncoder();
 type Bytes = Uint8Array<ArrayBuffer>;
 
 /** A body ready to be signed: its content (to hash and send), or a stream to pass through. */
@@ -177,8 +174,8 @@ interface PreparedRequest extends Prepared {
 }
 
 /**
- * Signs `fetch` requests with AWS Signature Version 4, on WebCrypto only (no dependencies;
- * Deno, Node, Bun, Cloudflare Workers and browsers).
+ * Signs `fetch` requests with AWS Signature Version 4, on web platform APIs only (no
+ * dependencies; Deno, Node, Bun, Cloudflare Workers and browsers).
  *
  * - {@linkcode SigV4Signer.prototype.sign} adds `x-amz-date`, `x-amz-security-token` (with a
  *   session token), `x-amz-content-sha256` (with `applyChecksum`) and `Authorization`, and signs
@@ -197,9 +194,11 @@ interface PreparedRequest extends Prepared {
  * (`%3A` is signed as `%253A`); without it (S3) it is signed as sent. Query strings are read as
  * `URLSearchParams` reads them (`+` is a space) and signed RFC 3986-encoded, sorted.
  *
- * The derived signing key is cached as a non-extractable `CryptoKey` in a bounded LRU keyed by
- * date, region, service and the SHA-256 of the secret. Credentials live in a private field; they
- * never appear in errors, `JSON.stringify` or `Deno.inspect`.
+ * The derived signing key is cached in a bounded LRU keyed by date, region, service and the
+ * SHA-256 of the secret — never the secret itself. Only bodies over 2 KB go to WebCrypto
+ * (`crypto.subtle.digest`); the rest of a signature is computed synchronously, with no await.
+ * Credentials live in private fields; they never appear in errors, `JSON.stringify` or
+ * `Deno.inspect`.
  *
  * @example Signing a Bedrock Converse request
  * ```ts
@@ -241,8 +240,6 @@ export class SigV4Signer {
   #lastAmzDate = "";
   #lastPath: string | undefined;
   #lastCanonicalPath = "";
-  #hmacsInFlight = 0;
-  readonly #hmacQueue: (() => void)[] = [];
 
   /** Creates a signer for one region and service. */
   constructor(options: SigV4SignerOptions) {
@@ -302,21 +299,8 @@ export class SigV4Signer {
     if (prepared instanceof Promise) prepared = await prepared;
     let canonical = this.#canonicalize(prepared, options, undefined);
     if (canonical instanceof Promise) canonical = await canonical;
-    const signing = this.#hmac(canonical.key, canonical.stringToSign);
-    // Build the Request while WebCrypto computes the signature, then add the Authorization.
-    let request: Request;
-    try {
-      request = buildRequest(input, prepared, prepared.href, canonical.headers);
-    } catch (error) {
-      signing.catch(() => {});
-      throw error;
-    }
-    const signature = await signing;
-    request.headers.set("authorization", canonical.authorizationPrefix + signature);
-    if (canonical.unsignedToken !== undefined) {
-      request.headers.set("x-amz-security-token", canonical.unsignedToken);
-    }
-    return request;
+    const { headers } = this.#details(canonical);
+    return buildRequest(input, prepared, prepared.href, headers);
   }
 
   /**
@@ -352,11 +336,11 @@ export class SigV4Signer {
     const expiresIn = validateExpiresIn(options?.expiresIn);
     const prepared = await prepare(input, options);
     const canonical = await this.#canonicalize(prepared, options, expiresIn);
-    const signature = await this.#hmac(canonical.key, canonical.stringToSign);
+    const { headers, query } = this.#details(canonical);
     const url = new URL(prepared.href);
     url.hash = "";
-    url.search = this.#details(canonical, signature).query;
-    return buildRequest(input, prepared, url.href, canonical.headers);
+    url.search = query;
+    return buildRequest(input, prepared, url.href, headers);
   }
 
   /**
@@ -412,30 +396,12 @@ export class SigV4Signer {
       options,
       expiresIn,
     );
-    return this.#details(canonical, await this.#hmac(canonical.key, canonical.stringToSign));
+    return this.#details(canonical);
   }
 
-  /**
-   * The signature: the one WebCrypto call of a signing. WebCrypto runs calls on worker threads;
-   * past a few at once (64 signatures in flight in a gateway) the runtime starts more threads
-   * than there are cores and throughput drops, so calls beyond `MAX_HMACS_IN_FLIGHT`
-   * wait their turn (measured: ~15–20% more signatures per second at 64 in flight in Deno).
-   */
-  async #hmac(key: CryptoKey | Promise<CryptoKey>, stringToSign: string): Promise<string> {
-    if (this.#hmacsInFlight >= MAX_HMACS_IN_FLIGHT) {
-      await new Promise<void>((resolve) => this.#hmacQueue.push(resolve));
-    }
-    this.#hmacsInFlight++;
-    try {
-      return await hmacHex(key, stringToSign);
-    } finally {
-      this.#hmacsInFlight--;
-      this.#hmacQueue.shift()?.();
-    }
-  }
-
-  /** Everything about a signature, once the signature is known. */
-  #details(canonical: Canonical, signature: string): SignatureDetails {
+  /** The signature, and everything about it. */
+  #details(canonical: Canonical): SignatureDetails {
+    const signature = hmacSha256Hex(canonical.key, utf8(canonical.stringToSign));
     const headers = canonical.headers;
     let query = canonical.query;
     let authorization = "";
@@ -666,7 +632,7 @@ interface Canonical {
   headers: [string, string][];
   /** The query to send, without `X-Amz-Signature` (and the unsigned token). */
   query: string;
-  key: CryptoKey | Promise<CryptoKey>;
+  key: HmacKey;
 }
 
 /**
@@ -692,12 +658,6 @@ function payloadHash(request: Prepared, options: SignOptions): PayloadHash | Pro
   if (bytes.length <= SYNC_HASH_LIMIT) return sha256Hex(bytes);
   // `utf8` may have encoded into its reused buffer: hand WebCrypto a copy.
   return webCryptoSha256(typeof content === "string" ? bytes.slice() : bytes);
-}
-
-/** The hex HMAC-SHA256 of `text` with a signing key: the one WebCrypto call of a signature. */
-async function hmacHex(key: CryptoKey | Promise<CryptoKey>, text: string): Promise<string> {
-  if (!(key instanceof CryptoKey)) key = await key;
-  return toHex(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(text))));
 }
 
 function validateExpiresIn(expiresIn: unknown): number {
