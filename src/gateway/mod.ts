@@ -1,0 +1,5 @@
+/**
+ * (work in progress)
+ * @module
+ */
+export {};
