@@ -10,9 +10,7 @@ import {
   type LlmProtocol,
   type LlmProviderFields,
 } from "./bodies.ts";
-
-/** A JSON object. */
-export type JsonObject = Record<string, unknown>;
+import { isObject, type JsonObject } from "./_json.ts";
 
 /** Human names of the protocols, for error messages. */
 export const PROTOCOL_NAMES: Readonly<Record<LlmProtocol, string>> = {
@@ -39,11 +37,6 @@ export function describe(value: unknown): string {
   if (typeof value === "object") return "an object";
   if (typeof value === "string") return "a string";
   return `${typeof value} ${String(value)}`;
-}
-
-/** Whether `value` is a plain JSON object (not null, not an array). */
-export function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** `value` as an object, or throws naming `field`. */
@@ -259,13 +252,8 @@ export function claudeEffort(
   );
 }
 
-/** A generated message id, `msg_` + 32 hex digits, for protocols that carry none. */
-export function generatedMessageId(): string {
-  return `msg_${crypto.randomUUID().replaceAll("-", "")}`;
-}
-
 /** Parses a request's tool-call arguments text into an object, or throws naming `field`. */
-export function parseArgumentsObject(text: string, field: string): Record<string, unknown> {
+export function parseArgumentsObject(text: string, field: string): JsonObject {
   if (text.trim() === "") return {};
   let value: unknown;
   try {

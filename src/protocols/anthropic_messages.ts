@@ -23,6 +23,14 @@ import {
   type StopReason,
   type Usage,
 } from "./events.ts";
+import {
+  generatedId,
+  generatedMessageId,
+  isCount,
+  isObject,
+  type JsonObject,
+  protocolError,
+} from "./_json.ts";
 
 // ---------------------------------------------------------------------------------------------
 // The one place for Anthropic's stop reasons, error types and usage fields.
@@ -149,11 +157,11 @@ function encodeAnthropicStopReason(
  */
 export function parseAnthropicMessagesError(body: unknown): LlmErrorEvent {
   // The envelope `{"type":"error","error":{…}}`, or the inner object alone.
-  const inner = isRecord(body) && (isRecord(body.error) || body.type === "error")
+  const inner = isObject(body) && (isObject(body.error) || body.type === "error")
     ? body.error
     : body;
-  const type = isRecord(inner) && typeof inner.type === "string" ? inner.type : undefined;
-  const message = isRecord(inner) && typeof inner.message === "string"
+  const type = isObject(inner) && typeof inner.type === "string" ? inner.type : undefined;
+  const message = isObject(inner) && typeof inner.message === "string"
     ? inner.message
     : "Anthropic reported an error without a message";
   const status = type !== undefined && Object.hasOwn(ERROR_STATUS, type)
@@ -235,7 +243,7 @@ interface UsageCounts {
 }
 
 function mergeUsageCounts(counts: UsageCounts, usage: unknown): UsageCounts {
-  if (!isRecord(usage)) return counts;
+  if (!isObject(usage)) return counts;
   const { input_tokens, cache_read_input_tokens, cache_creation_input_tokens, output_tokens } =
     usage;
   if (isCount(input_tokens)) counts.input = input_tokens;
@@ -243,7 +251,7 @@ function mergeUsageCounts(counts: UsageCounts, usage: unknown): UsageCounts {
   if (isCount(cache_creation_input_tokens)) counts.cacheWrite = cache_creation_input_tokens;
   if (isCount(output_tokens)) counts.output = output_tokens;
   const details = usage.output_tokens_details;
-  if (isRecord(details) && isCount(details.thinking_tokens)) {
+  if (isObject(details) && isCount(details.thinking_tokens)) {
     counts.thinking = details.thinking_tokens;
   }
   return counts;
@@ -261,23 +269,11 @@ function usageFromCounts(counts: UsageCounts): Usage {
   });
 }
 
-function isCount(value: unknown): value is number {
-  return typeof value === "number" && Number.isFinite(value) && value >= 0;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function optionalString(value: unknown): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
-function generatedId(prefix: string): string {
-  return prefix + crypto.randomUUID().replaceAll("-", "");
-}
-
-function citationFromAnthropic(raw: Record<string, unknown>): Citation {
+function citationFromAnthropic(raw: JsonObject): Citation {
   const citation: Citation = { raw };
   const title = optionalString(raw.title) ?? optionalString(raw.document_title);
   const url = optionalString(raw.url) ??
@@ -291,7 +287,7 @@ function citationFromAnthropic(raw: Record<string, unknown>): Citation {
 
 function citationToAnthropic(citation: Citation): unknown {
   const { raw } = citation;
-  if (isRecord(raw) && typeof raw.type === "string" && CITATION_TYPES.has(raw.type)) return raw;
+  if (isObject(raw) && typeof raw.type === "string" && CITATION_TYPES.has(raw.type)) return raw;
   if (citation.url !== undefined) {
     return {
       type: "web_search_result_location",
@@ -352,7 +348,7 @@ export interface AnthropicMessagesDecoderOptions {
 type DecoderBlock =
   | { kind: "text" | "thinking" | "redacted" }
   | { kind: "tool"; hasArguments: boolean }
-  | { kind: "provider"; content: Record<string, unknown>; json: string[] };
+  | { kind: "provider"; content: JsonObject; json: string[] };
 
 /**
  * The synchronous core of {@linkcode AnthropicMessagesDecoderStream}: push each Server-Sent Event
@@ -430,7 +426,7 @@ export class AnthropicMessagesDecoder {
     } catch {
       return this.#fail(`Anthropic stream event data is not JSON: ${excerpt(event.data)}`);
     }
-    if (!isRecord(data)) {
+    if (!isObject(data)) {
       return this.#fail(`Anthropic stream event data is not an object: ${excerpt(event.data)}`);
     }
     const type = typeof data.type === "string"
@@ -481,17 +477,17 @@ export class AnthropicMessagesDecoder {
 
   #fail(message: string): LlmEvent[] {
     this.#phase = "done";
-    return [{ type: "error", kind: "protocol_error", message, status: 502 }];
+    return [protocolError(message)];
   }
 
-  #messageStart(data: Record<string, unknown>): LlmEvent[] {
+  #messageStart(data: JsonObject): LlmEvent[] {
     if (this.#phase !== "before_start") return this.#fail("a second message_start");
     const message = data.message;
-    if (!isRecord(message)) return this.#fail("message_start without a message object");
+    if (!isObject(message)) return this.#fail("message_start without a message object");
     this.#phase = "in_message";
     const events: LlmEvent[] = [{
       type: "message_start",
-      id: optionalString(message.id) || this.#id || generatedId("msg_"),
+      id: optionalString(message.id) || this.#id || generatedMessageId(),
       model: optionalString(message.model) || this.#model || "",
       role: "assistant",
     }];
@@ -504,14 +500,14 @@ export class AnthropicMessagesDecoder {
     return events;
   }
 
-  #inMessage(type: string, data: Record<string, unknown>): LlmEvent[] {
+  #inMessage(type: string, data: JsonObject): LlmEvent[] {
     if (type === "message_delta") {
       const delta = data.delta;
-      if (isRecord(delta)) {
+      if (isObject(delta)) {
         if (typeof delta.stop_reason === "string") this.#stopReason = delta.stop_reason;
         if (typeof delta.stop_sequence === "string") this.#stopSequence = delta.stop_sequence;
       }
-      if (isRecord(data.usage)) {
+      if (isObject(data.usage)) {
         mergeUsageCounts(this.#counts, data.usage);
         this.#deltaUsage = true;
       }
@@ -544,7 +540,7 @@ export class AnthropicMessagesDecoder {
   }
 
   #blockStart(index: number, block: unknown): LlmEvent[] {
-    if (!isRecord(block) || typeof block.type !== "string") {
+    if (!isObject(block) || typeof block.type !== "string") {
       return this.#fail(`content_block_start ${index} without a typed content_block`);
     }
     const events: LlmEvent[] = [];
@@ -557,7 +553,7 @@ export class AnthropicMessagesDecoder {
         }
         if (Array.isArray(block.citations)) {
           for (const raw of block.citations) {
-            if (isRecord(raw)) {
+            if (isObject(raw)) {
               events.push({ type: "citation", index, citation: citationFromAnthropic(raw) });
             }
           }
@@ -602,7 +598,7 @@ export class AnthropicMessagesDecoder {
           ...(block.type === "server_tool_use" ? { serverSide: true } : {}),
         });
         // The API starts with `input: {}` and streams the JSON; a non-empty input is the whole.
-        const hasArguments = isRecord(block.input) && Object.keys(block.input).length > 0;
+        const hasArguments = isObject(block.input) && Object.keys(block.input).length > 0;
         if (hasArguments) {
           events.push({ type: "tool_call_delta", index, arguments: JSON.stringify(block.input) });
         }
@@ -616,7 +612,7 @@ export class AnthropicMessagesDecoder {
   }
 
   #blockDelta(index: number, delta: unknown): LlmEvent[] {
-    if (!isRecord(delta) || typeof delta.type !== "string") {
+    if (!isObject(delta) || typeof delta.type !== "string") {
       return this.#fail(`content_block_delta ${index} without a typed delta`);
     }
     const block = this.#blocks.get(index);
@@ -633,7 +629,7 @@ export class AnthropicMessagesDecoder {
       return []; // a delta type added after this decoder was written
     }
     const value = delta[field];
-    if (field === "citation" ? !isRecord(value) : typeof value !== "string") {
+    if (field === "citation" ? !isObject(value) : typeof value !== "string") {
       return this.#fail(`${delta.type} for block ${index} without its ${field}`);
     }
     if (block.kind === "provider") {
@@ -649,7 +645,7 @@ export class AnthropicMessagesDecoder {
           ? [{
             type: "citation",
             index,
-            citation: citationFromAnthropic(value as Record<string, unknown>),
+            citation: citationFromAnthropic(value as JsonObject),
           }]
           : [];
       case "thinking_delta":
@@ -706,7 +702,7 @@ const DELTA_FIELDS: Readonly<Record<string, string>> = {
 
 /** Applies a known delta to a block kept whole, as the official SDK accumulates it. */
 function applyProviderDelta(
-  block: { content: Record<string, unknown>; json: string[] },
+  block: { content: JsonObject; json: string[] },
   type: string,
   value: unknown,
 ): void {
@@ -837,7 +833,7 @@ type BlockEvent = Extract<
   }
 >;
 
-function sse(type: string, body: Record<string, unknown>): SseEvent {
+function sse(type: string, body: JsonObject): SseEvent {
   return { event: type, data: JSON.stringify({ type, ...body }) };
 }
 
@@ -990,7 +986,7 @@ export class AnthropicMessagesEncoder {
   #writeStart(out: SseEvent[]): void {
     out.push(sse("message_start", {
       message: {
-        id: this.#messageId || this.#id || generatedId("msg_"),
+        id: this.#messageId || this.#id || generatedMessageId(),
         type: "message",
         role: "assistant",
         model: this.#messageModel || this.#model || "",
@@ -1115,7 +1111,7 @@ export class AnthropicMessagesEncoder {
    * consumed by it.
    */
   #startBlock(block: EncoderBlock, event: BlockEvent, out: SseEvent[]): boolean {
-    let contentBlock: Record<string, unknown>;
+    let contentBlock: JsonObject;
     let consumed = false;
     switch (event.type) {
       case "reasoning_delta":
@@ -1145,7 +1141,7 @@ export class AnthropicMessagesEncoder {
       case "provider_block":
         consumed = true;
         if (
-          event.protocol !== "anthropic" || !isRecord(event.content) ||
+          event.protocol !== "anthropic" || !isObject(event.content) ||
           typeof event.content.type !== "string"
         ) {
           block.kind = "skip";

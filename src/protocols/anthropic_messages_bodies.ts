@@ -56,8 +56,6 @@ import {
   defined,
   describe,
   fail,
-  isObject,
-  type JsonObject,
   number,
   object,
   onlyKeys,
@@ -69,6 +67,7 @@ import {
   strings,
   uncachedInput,
 } from "./_body_fields.ts";
+import { isObject, type JsonObject } from "./_json.ts";
 
 /** `cache_control` of a block, system block or tool. */
 export interface AnthropicCacheControl {

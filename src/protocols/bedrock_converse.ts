@@ -31,12 +31,7 @@ import {
   type StopReason,
   type Usage,
 } from "./events.ts";
-
-type JsonObject = Record<string, unknown>;
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
+import { generatedMessageId, isObject, type JsonObject, protocolError } from "./_json.ts";
 
 // ---------------------------------------------------------------------------------------------
 // The tables: Bedrock's stop reasons and exception types, both directions.
@@ -361,13 +356,9 @@ function headerString(value: EventStreamHeaderValue | undefined): string | undef
   return value?.type === "string" ? value.value : undefined;
 }
 
-function protocolError(message: string): LlmErrorEvent {
-  return {
-    type: "error",
-    kind: "protocol_error",
-    message: `Bedrock ConverseStream: ${message}`,
-    status: 502,
-  };
+/** A `protocol_error` for data that is not a well-formed `ConverseStream`. */
+function streamError(message: string): LlmErrorEvent {
+  return protocolError(`Bedrock ConverseStream: ${message}`);
 }
 
 /** Bytes → a "binary string" (one char per byte), the form `btoa`/`atob` use. */
@@ -518,7 +509,7 @@ export class BedrockConverseDecoder {
    * @param options id and model for `message_start`
    */
   constructor(options: BedrockConverseDecoderOptions = {}) {
-    this.#id = options.id ?? `msg_${crypto.randomUUID().replaceAll("-", "")}`;
+    this.#id = options.id ?? generatedMessageId();
     this.#model = options.model ?? "";
   }
 
@@ -544,7 +535,7 @@ export class BedrockConverseDecoder {
   end(): LlmEvent[] {
     if (this.#done) return [];
     this.#done = true;
-    return this.#stopped ? [] : [protocolError("the stream ended before messageStop")];
+    return this.#stopped ? [] : [streamError("the stream ended before messageStop")];
   }
 
   #fail(out: LlmEvent[], error: LlmErrorEvent): void {
@@ -556,7 +547,7 @@ export class BedrockConverseDecoder {
     const headers = message.headers;
     const messageType = headerString(headers[":message-type"]);
     if (messageType === undefined) {
-      return this.#fail(out, protocolError("a message without a :message-type string header"));
+      return this.#fail(out, streamError("a message without a :message-type string header"));
     }
     if (messageType === "error") {
       const code = headerString(headers[":error-code"]) ?? "UnknownError";
@@ -569,30 +560,30 @@ export class BedrockConverseDecoder {
     try {
       text = textDecoder.decode(message.payload);
     } catch {
-      return this.#fail(out, protocolError(`a ${messageType} payload that is not UTF-8`));
+      return this.#fail(out, streamError(`a ${messageType} payload that is not UTF-8`));
     }
     if (messageType === "exception") {
       const type = headerString(headers[":exception-type"]);
       if (type === undefined) {
-        return this.#fail(out, protocolError("an exception without an :exception-type header"));
+        return this.#fail(out, streamError("an exception without an :exception-type header"));
       }
       return this.#fail(out, decodeBedrockError(type, exceptionMessage(text, type)));
     }
     if (messageType !== "event") {
-      return this.#fail(out, protocolError(`an unknown :message-type "${messageType}"`));
+      return this.#fail(out, streamError(`an unknown :message-type "${messageType}"`));
     }
     const eventType = headerString(headers[":event-type"]);
     if (eventType === undefined) {
-      return this.#fail(out, protocolError("an event without an :event-type string header"));
+      return this.#fail(out, streamError("an event without an :event-type string header"));
     }
     let body: unknown;
     try {
       body = JSON.parse(text);
     } catch {
-      return this.#fail(out, protocolError(`a ${eventType} payload that is not JSON`));
+      return this.#fail(out, streamError(`a ${eventType} payload that is not JSON`));
     }
     if (!isObject(body)) {
-      return this.#fail(out, protocolError(`a ${eventType} payload that is not a JSON object`));
+      return this.#fail(out, streamError(`a ${eventType} payload that is not a JSON object`));
     }
     switch (eventType) {
       case "messageStart":
@@ -603,10 +594,10 @@ export class BedrockConverseDecoder {
       case "contentBlockStop": {
         const index = body.contentBlockIndex;
         if (typeof index !== "number" || !Number.isInteger(index) || index < 0) {
-          return this.#fail(out, protocolError(`a ${eventType} without a valid contentBlockIndex`));
+          return this.#fail(out, streamError(`a ${eventType} without a valid contentBlockIndex`));
         }
         if (this.#stopped) {
-          return this.#fail(out, protocolError(`a ${eventType} after messageStop`));
+          return this.#fail(out, streamError(`a ${eventType} after messageStop`));
         }
         if (!this.#started) this.#start(out);
         if (eventType === "contentBlockStart") return this.#blockStart(index, body.start, out);
@@ -628,10 +619,10 @@ export class BedrockConverseDecoder {
 
   #blockStart(index: number, start: unknown, out: LlmEvent[]): void {
     if (!isObject(start)) {
-      return this.#fail(out, protocolError(`contentBlockStart ${index} without a start object`));
+      return this.#fail(out, streamError(`contentBlockStart ${index} without a start object`));
     }
     if (this.#open.has(index)) {
-      return this.#fail(out, protocolError(`contentBlockStart ${index} for an open block`));
+      return this.#fail(out, streamError(`contentBlockStart ${index} for an open block`));
     }
     const toolUse = start.toolUse;
     if (toolUse !== undefined) {
@@ -639,7 +630,7 @@ export class BedrockConverseDecoder {
         !isObject(toolUse) || typeof toolUse.toolUseId !== "string" ||
         typeof toolUse.name !== "string"
       ) {
-        return this.#fail(out, protocolError(`contentBlockStart ${index}: a malformed toolUse`));
+        return this.#fail(out, streamError(`contentBlockStart ${index}: a malformed toolUse`));
       }
       this.#open.set(index, { kind: "tool" });
       out.push({
@@ -657,7 +648,7 @@ export class BedrockConverseDecoder {
 
   #blockDelta(index: number, delta: unknown, out: LlmEvent[]): void {
     if (!isObject(delta)) {
-      return this.#fail(out, protocolError(`contentBlockDelta ${index} without a delta object`));
+      return this.#fail(out, streamError(`contentBlockDelta ${index} without a delta object`));
     }
     const open = this.#open.get(index);
     if (open?.kind === "provider") {
@@ -671,12 +662,12 @@ export class BedrockConverseDecoder {
     }
     if (delta.toolUse !== undefined) {
       if (!isObject(delta.toolUse) || typeof delta.toolUse.input !== "string") {
-        return this.#fail(out, protocolError(`contentBlockDelta ${index}: a malformed toolUse`));
+        return this.#fail(out, streamError(`contentBlockDelta ${index}: a malformed toolUse`));
       }
       if (opened.kind !== "tool") {
         return this.#fail(
           out,
-          protocolError(`a toolUse delta for block ${index}, which no toolUse start opened`),
+          streamError(`a toolUse delta for block ${index}, which no toolUse start opened`),
         );
       }
       out.push({ type: "tool_call_delta", index, arguments: delta.toolUse.input });
@@ -701,7 +692,7 @@ export class BedrockConverseDecoder {
         } catch {
           return this.#fail(
             out,
-            protocolError(`contentBlockDelta ${index}: redactedContent is not base64`),
+            streamError(`contentBlockDelta ${index}: redactedContent is not base64`),
           );
         }
         out.push({ type: "reasoning_delta", index, kind: "redacted", data });
@@ -736,9 +727,9 @@ export class BedrockConverseDecoder {
   }
 
   #messageStop(body: JsonObject, out: LlmEvent[]): void {
-    if (this.#stopped) return this.#fail(out, protocolError("a second messageStop"));
+    if (this.#stopped) return this.#fail(out, streamError("a second messageStop"));
     if (body.stopReason !== undefined && typeof body.stopReason !== "string") {
-      return this.#fail(out, protocolError("a messageStop whose stopReason is not a string"));
+      return this.#fail(out, streamError("a messageStop whose stopReason is not a string"));
     }
     if (!this.#started) this.#start(out);
     for (const index of [...this.#open.keys()].sort((a, b) => a - b)) {

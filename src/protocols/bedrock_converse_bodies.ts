@@ -60,9 +60,6 @@ import {
   claudeEffort,
   defined,
   fail,
-  generatedMessageId,
-  isObject,
-  type JsonObject,
   number,
   object,
   onlyKeys,
@@ -73,6 +70,7 @@ import {
   strings,
   uncachedInput,
 } from "./_body_fields.ts";
+import { generatedMessageId, isObject, type JsonObject } from "./_json.ts";
 
 /** A JSON value, as Bedrock's `Document` type (tool inputs, JSON schemas, JSON results). */
 export type BedrockDocument =

@@ -31,6 +31,14 @@ import {
   type StopReason,
   type Usage,
 } from "./events.ts";
+import {
+  generatedId,
+  generatedMessageId,
+  isObject,
+  type JsonObject,
+  nonEmpty,
+  protocolError,
+} from "./_json.ts";
 
 // ---------------------------------------------------------------------------------------------
 // The one place for OpenAI's stop reasons and error types, both directions.
@@ -152,7 +160,7 @@ function readUsage(usage: unknown): Usage | undefined {
 }
 
 /** Normalized usage → OpenAI `usage`; cache writes (no OpenAI field) as OpenRouter writes them. */
-function writeUsage(usage: Usage): Record<string, unknown> {
+function writeUsage(usage: Usage): JsonObject {
   const promptDetails: Record<string, number> = { cached_tokens: usage.cacheReadTokens };
   if (usage.cacheWriteTokens > 0) promptDetails.cache_write_tokens = usage.cacheWriteTokens;
   return {
@@ -469,14 +477,14 @@ export class OpenAIChatDecoder {
       return this.#fail(out, mismatch('a "text_completion" chunk', "text_completion"));
     }
     const choice = Array.isArray(choices)
-      ? choices.find((c): c is Record<string, unknown> => isObject(c) && (c.index ?? 0) === 0)
+      ? choices.find((c): c is JsonObject => isObject(c) && (c.index ?? 0) === 0)
       : undefined;
     const usage = readUsage(json.usage);
     if (!this.#started && (choice !== undefined || usage !== undefined)) {
       this.#started = true;
       out.push({
         type: "message_start",
-        id: nonEmpty(json.id) ?? this.#options.id ?? `msg_${crypto.randomUUID()}`,
+        id: nonEmpty(json.id) ?? this.#options.id ?? generatedMessageId(),
         model: nonEmpty(json.model) ?? this.#options.model ?? "",
         role: "assistant",
       });
@@ -526,7 +534,7 @@ export class OpenAIChatDecoder {
     return out;
   }
 
-  #delta(delta: Record<string, unknown>, out: LlmEvent[]): void {
+  #delta(delta: JsonObject, out: LlmEvent[]): void {
     this.#reasoning(delta, out);
     const content = typeof delta.content === "string" ? delta.content : "";
     const refusal = typeof delta.refusal === "string" ? delta.refusal : "";
@@ -546,7 +554,7 @@ export class OpenAIChatDecoder {
     }
   }
 
-  #reasoning(delta: Record<string, unknown>, out: LlmEvent[]): void {
+  #reasoning(delta: JsonObject, out: LlmEvent[]): void {
     // DeepSeek sends reasoning_content, OpenRouter reasoning (plus reasoning_details, which
     // repeats the text and adds signatures and encrypted blocks).
     const text = nonEmpty(delta.reasoning_content) ?? nonEmpty(delta.reasoning);
@@ -613,7 +621,7 @@ export class OpenAIChatDecoder {
     out.push({ type: "citation", index: this.#textIndex(out), citation });
   }
 
-  #toolCall(fragment: Record<string, unknown>, out: LlmEvent[]): void {
+  #toolCall(fragment: JsonObject, out: LlmEvent[]): void {
     const fn = isObject(fragment.function) ? fragment.function : {};
     const id = nonEmpty(fragment.id);
     let key: string;
@@ -627,7 +635,7 @@ export class OpenAIChatDecoder {
     if (call === undefined || (id !== undefined && id !== call.id)) {
       this.#closeText(out);
       this.#closeReasoning(out);
-      call = { block: this.#openBlock(), id: id ?? `call_${crypto.randomUUID()}` };
+      call = { block: this.#openBlock(), id: id ?? generatedId("call_") };
       this.#toolCalls.set(key, call);
       out.push({
         type: "tool_call_start",
@@ -957,17 +965,17 @@ export class OpenAIChatEncoder {
   #start(id: string | undefined, model: string | undefined, out: SseEvent[]): void {
     if (this.#started) return;
     this.#started = true;
-    this.#id = this.#options.id ?? id ?? `chatcmpl-${crypto.randomUUID()}`;
+    this.#id = this.#options.id ?? id ?? generatedId("chatcmpl-");
     this.#model = this.#options.model ?? model ?? "";
     out.push(this.#delta({ role: "assistant", content: "" }));
   }
 
-  #delta(delta: Record<string, unknown>): SseEvent {
+  #delta(delta: JsonObject): SseEvent {
     return this.#chunk([{ index: 0, delta, logprobs: null, finish_reason: null }]);
   }
 
-  #chunk(choices: unknown[], usage?: Record<string, unknown>): SseEvent {
-    const chunk: Record<string, unknown> = {
+  #chunk(choices: unknown[], usage?: JsonObject): SseEvent {
+    const chunk: JsonObject = {
       id: this.#id,
       object: "chat.completion.chunk",
       created: this.#created,
@@ -1059,14 +1067,6 @@ export class OpenAIChatEncoderStream extends TransformStream<LlmEvent, SseEvent>
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function nonEmpty(value: unknown): string | undefined {
-  return typeof value === "string" && value !== "" ? value : undefined;
-}
-
 function count(value: unknown): number | undefined {
   return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : undefined;
 }
@@ -1083,10 +1083,6 @@ function truncate(text: string, max = 200): string {
 
 function quote(data: string): string {
   return JSON.stringify(truncate(data, 80));
-}
-
-function protocolError(message: string): LlmErrorEvent {
-  return { type: "error", kind: "protocol_error", message, status: 502 };
 }
 
 /** A `protocol_error` for a stream that is not OpenAI Chat Completions, naming what it looks like. */

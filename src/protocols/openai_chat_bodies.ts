@@ -57,8 +57,6 @@ import {
   defined,
   describe,
   fail,
-  isObject,
-  type JsonObject,
   number,
   object,
   onlyKeys,
@@ -70,6 +68,7 @@ import {
   string,
   strings,
 } from "./_body_fields.ts";
+import { isObject, type JsonObject } from "./_json.ts";
 
 /** A text content part. */
 export interface OpenAIChatTextPart {

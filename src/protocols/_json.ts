@@ -1,0 +1,43 @@
+/**
+ * Private helpers shared by the protocol files (streams and body converters): checks for
+ * untrusted JSON values, generated ids, and the `protocol_error` event decoders emit for data
+ * that is not the protocol they read.
+ * @module
+ */
+import type { LlmErrorEvent } from "./events.ts";
+
+/** A JSON object. */
+export type JsonObject = Record<string, unknown>;
+
+/** Whether `value` is a plain JSON object (not null, not an array). */
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** `value` when it is a non-empty string, else `undefined`. */
+export function nonEmpty(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/** Whether `value` is a token count: a finite number, not negative. */
+export function isCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0;
+}
+
+/**
+ * A generated id, `prefix` + 32 hex digits (a random UUID without its dashes), for what a
+ * protocol needs an id for and the source did not give: `msg_…`, `toolu_…`, `call_…`.
+ */
+export function generatedId(prefix: string): string {
+  return prefix + crypto.randomUUID().replaceAll("-", "");
+}
+
+/** A generated message id, `msg_` + 32 hex digits. */
+export function generatedMessageId(): string {
+  return generatedId("msg_");
+}
+
+/** The `error` event for data that breaks the protocol: kind `protocol_error`, status 502. */
+export function protocolError(message: string): LlmErrorEvent {
+  return { type: "error", kind: "protocol_error", message, status: 502 };
+}
