@@ -44,6 +44,13 @@ const llmwireSign = () =>
     { signingDate },
   );
 
+// The same, given a fetch Request (its body is read once, asynchronously, to be hashed).
+const llmwireSignRequest = () =>
+  llmwire.sign(
+    new Request(url, { method: "POST", headers: { "content-type": contentType }, body }),
+    { signingDate },
+  );
+
 // aws4fetch: one AwsV4Signer per request (its API), sharing a key cache as AwsClient does;
 // `allHeaders` so that it signs content-type as the AWS SDK does.
 const aws4fetchCache = new Map();
@@ -85,6 +92,7 @@ const smithySign = () =>
 
 // The three agree on the benched request.
 const ours = (await llmwireSign()).headers.get("authorization");
+assert.equal((await llmwireSignRequest()).headers.get("authorization"), ours);
 const theirs = (await aws4fetchSign()).headers.get("authorization");
 const sdk = (await smithySign()).headers["authorization"];
 assert.match(ours!, /SignedHeaders=content-type;host;x-amz-date;x-amz-security-token,/);
@@ -104,6 +112,7 @@ for (const [group, wrap] of [["1 in flight", one], [`${IN_FLIGHT} in flight`, ma
   Deno.bench({ name: "aws4fetch", group, baseline: true, fn: wrap(aws4fetchSign) });
   Deno.bench({ name: "@smithy/signature-v4", group, fn: wrap(smithySign) });
   Deno.bench({ name: "llmwire SigV4Signer", group, fn: wrap(llmwireSign) });
+  Deno.bench({ name: "llmwire, from a Request", group, fn: wrap(llmwireSignRequest) });
 }
 
 // Where hashing synchronously stops paying: the signer's SYNC_HASH_LIMIT.
