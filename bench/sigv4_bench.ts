@@ -112,8 +112,16 @@ for (const [group, wrap] of [["1 in flight", one], [`${IN_FLIGHT} in flight`, ma
   Deno.bench({ name: "aws4fetch", group, baseline: true, fn: wrap(aws4fetchSign) });
   Deno.bench({ name: "@smithy/signature-v4", group, fn: wrap(smithySign) });
   Deno.bench({ name: "llmwire SigV4Signer", group, fn: wrap(llmwireSign) });
-  Deno.bench({ name: "llmwire, from a Request", group, fn: wrap(llmwireSignRequest) });
 }
+
+// What a fetch Request as input costs: reading its body and building a Request from a Request.
+Deno.bench({
+  name: "parts ({ url, method, headers, body })",
+  group: "llmwire input",
+  baseline: true,
+  fn: one(llmwireSign),
+});
+Deno.bench({ name: "a fetch Request", group: "llmwire input", fn: one(llmwireSignRequest) });
 
 // Where hashing synchronously stops paying: the signer's SYNC_HASH_LIMIT.
 for (const size of [1024, 8192]) {

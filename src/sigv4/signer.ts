@@ -502,7 +502,8 @@ export class SigV4Signer {
         continue;
       }
       send.push(pair);
-      if (!isSignableHeader(name)) continue;
+      // `date` is sent but not signed: `x-amz-date` is the signature's time (the AWS SDK drops it).
+      if (!isSignableHeader(name) || name === "date") continue;
       const value = canonicalHeaderValue(pair[1]);
       const previous = signed.get(name);
       signed.set(name, previous === undefined ? value : previous + "," + value);
