@@ -6,13 +6,13 @@ import {
   BedrockConverseEncoderStream,
   createUsage,
   decodeBedrockError,
-  decodeBedrockStopReason,
   encodeBedrockError,
-  encodeBedrockStopReason,
   encodeEventStreamMessage,
   EventStreamDecoderStream,
   type EventStreamMessage,
   type LlmEvent,
+  parseBedrockConverseStopReason,
+  toBedrockConverseStopReason,
 } from "../mod.ts";
 import { chunkings, collect, corporaPresent, readCorpusBytes, readCorpusText } from "./_helpers.ts";
 
@@ -670,8 +670,8 @@ Deno.test("Bedrock decoder: stop reasons, normalized, with the stop sequence", (
     ["guardrail_intervened", "guardrail"],
     ["content_filtered", "content_filter"],
     ["model_context_window_exceeded", "context_window_exceeded"],
-    ["malformed_model_output", "other"],
-    ["malformed_tool_use", "other"],
+    ["malformed_model_output", "error"],
+    ["malformed_tool_use", "error"],
     ["something_new", "other"],
   ];
   for (const [raw, normalized] of cases) {
@@ -681,7 +681,7 @@ Deno.test("Bedrock decoder: stop reasons, normalized, with the stop sequence", (
       stopReason: normalized,
       rawStopReason: raw,
     });
-    assert.equal(decodeBedrockStopReason(raw), normalized);
+    assert.equal(parseBedrockConverseStopReason(raw), normalized);
   }
   const withSequence = decodeMessages([
     START,
@@ -1231,14 +1231,14 @@ Deno.test("Bedrock encoder: stop reasons back to Bedrock's names", () => {
     [{ type: "message_stop", stopReason: "context_window_exceeded", rawStopReason: null }, {
       stopReason: "model_context_window_exceeded",
     }],
-    [{ type: "message_stop", stopReason: "other", rawStopReason: "malformed_tool_use" }, {
+    [{ type: "message_stop", stopReason: "error", rawStopReason: "malformed_tool_use" }, {
       stopReason: "malformed_tool_use",
     }],
     [{ type: "message_stop", stopReason: "other", rawStopReason: "pause_turn" }, {
       stopReason: "end_turn",
     }],
     [{ type: "message_stop", stopReason: "error", rawStopReason: "error" }, {
-      stopReason: "end_turn",
+      stopReason: "malformed_model_output",
     }],
     [
       {
@@ -1254,7 +1254,7 @@ Deno.test("Bedrock encoder: stop reasons back to Bedrock's names", () => {
     const messages = encodeAll([MESSAGE_START, event]);
     assert.deepEqual(describe(messages)[1], ["messageStop", body]);
     assert.equal(
-      encodeBedrockStopReason(event.stopReason, event.rawStopReason),
+      toBedrockConverseStopReason(event.stopReason, event.rawStopReason),
       (body as { stopReason: string }).stopReason,
     );
   }

@@ -6,17 +6,17 @@
 import assert from "node:assert/strict";
 import {
   ANTHROPIC_MESSAGES_STOP_REASONS,
-  anthropicMessagesStopReason,
   BEDROCK_CONVERSE_STOP_REASONS,
-  bedrockConverseStopReason,
   createUsage,
   type LlmEvent,
   type LlmResponse,
   LlmResponseAccumulator,
   OPENAI_CHAT_FINISH_REASONS,
-  openAIChatStopReason,
   parseAnthropicMessagesResponse,
+  parseAnthropicMessagesStopReason,
   parseBedrockConverseResponse,
+  parseBedrockConverseStopReason,
+  parseOpenAIChatFinishReason,
   parseOpenAIChatResponse,
   responseToEvents,
   type StopReason,
@@ -288,19 +288,19 @@ Deno.test("Bedrock → OpenAI response", () => {
 
 Deno.test("stop-reason tables: every raw value survives normalize → write in its own protocol", () => {
   for (const raw of Object.keys(ANTHROPIC_MESSAGES_STOP_REASONS)) {
-    assert.equal(toAnthropicMessagesStopReason(anthropicMessagesStopReason(raw), raw), raw);
+    assert.equal(toAnthropicMessagesStopReason(parseAnthropicMessagesStopReason(raw), raw), raw);
   }
   for (const raw of Object.keys(BEDROCK_CONVERSE_STOP_REASONS)) {
-    assert.equal(toBedrockConverseStopReason(bedrockConverseStopReason(raw), raw), raw);
+    assert.equal(toBedrockConverseStopReason(parseBedrockConverseStopReason(raw), raw), raw);
   }
   for (const raw of Object.keys(OPENAI_CHAT_FINISH_REASONS)) {
     if (raw === "error") continue; // OpenRouter's, read but never written
-    assert.equal(toOpenAIChatFinishReason(openAIChatStopReason(raw), raw), raw);
+    assert.equal(toOpenAIChatFinishReason(parseOpenAIChatFinishReason(raw), raw), raw);
   }
-  assert.equal(openAIChatStopReason("error"), "error");
+  assert.equal(parseOpenAIChatFinishReason("error"), "error");
   assert.equal(toOpenAIChatFinishReason("error", "error"), "stop");
-  assert.equal(anthropicMessagesStopReason("brand_new"), "other");
-  assert.equal(bedrockConverseStopReason(undefined), "other");
+  assert.equal(parseAnthropicMessagesStopReason("brand_new"), "other");
+  assert.equal(parseBedrockConverseStopReason(undefined), "other");
 });
 
 Deno.test("stop reasons across protocols", () => {
@@ -324,16 +324,16 @@ Deno.test("stop reasons across protocols", () => {
   ];
   for (const [raw, normalized, anthropic, bedrock, openai] of table) {
     const reason = raw in ANTHROPIC_MESSAGES_STOP_REASONS
-      ? anthropicMessagesStopReason(raw)
-      : bedrockConverseStopReason(raw);
+      ? parseAnthropicMessagesStopReason(raw)
+      : parseBedrockConverseStopReason(raw);
     assert.equal(reason, normalized, raw);
     assert.equal(toAnthropicMessagesStopReason(reason, raw), anthropic, raw);
     assert.equal(toBedrockConverseStopReason(reason, raw), bedrock, raw);
     assert.equal(toOpenAIChatFinishReason(reason, raw), openai, raw);
   }
-  assert.equal(openAIChatStopReason("content_filter"), "content_filter");
+  assert.equal(parseOpenAIChatFinishReason("content_filter"), "content_filter");
   assert.equal(
-    toAnthropicMessagesStopReason(openAIChatStopReason("length"), "length"),
+    toAnthropicMessagesStopReason(parseOpenAIChatFinishReason("length"), "length"),
     "max_tokens",
   );
   const stopped = parseAnthropicMessagesResponse({

@@ -41,3 +41,14 @@ export function generatedMessageId(): string {
 export function protocolError(message: string): LlmErrorEvent {
   return { type: "error", kind: "protocol_error", message, status: 502 };
 }
+
+/**
+ * `table[key]` when `key` is one of the table's own keys, else `undefined`: provider data
+ * names the key, so a prototype member (`constructor`, `toString`) must never match.
+ */
+export function lookup<V>(
+  table: Readonly<Record<string, V>>,
+  key: string | null | undefined,
+): V | undefined {
+  return key !== null && key !== undefined && Object.hasOwn(table, key) ? table[key] : undefined;
+}

@@ -29,14 +29,42 @@ import {
   isCount,
   isObject,
   type JsonObject,
+  lookup,
   protocolError,
 } from "./_json.ts";
 
 // ---------------------------------------------------------------------------------------------
 // The one place for Anthropic's stop reasons, error types and usage fields.
 
-/** Anthropic `stop_reason` → normalized stop reason. Unknown reasons decode as `other`. */
-const STOP_REASON_FROM_ANTHROPIC: Readonly<Record<string, StopReason>> = {
+/** Anthropic stop reasons. */
+export type AnthropicStopReason =
+  | "end_turn"
+  | "max_tokens"
+  | "stop_sequence"
+  | "tool_use"
+  | "pause_turn"
+  | "refusal"
+  | "model_context_window_exceeded";
+
+/**
+ * Anthropic stop reason → normalized stop reason; the one stop-reason table of Anthropic
+ * Messages, read by {@linkcode parseAnthropicMessagesStopReason} and written back by
+ * {@linkcode toAnthropicMessagesStopReason} (streams and bodies alike). `pause_turn` (a long
+ * server-tool turn paused, to be continued) has no equivalent and reads as `other`; `refusal` as
+ * `content_filter`. Writing: `content_filter` and `guardrail` → `refusal`, `error` and `other` →
+ * `end_turn` (unless the raw reason is an Anthropic one of the same meaning, such as
+ * `pause_turn`).
+ *
+ * @example
+ * ```ts
+ * import { ANTHROPIC_MESSAGES_STOP_REASONS } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(ANTHROPIC_MESSAGES_STOP_REASONS.refusal, "content_filter");
+ * assert.equal(ANTHROPIC_MESSAGES_STOP_REASONS.pause_turn, "other");
+ * ```
+ */
+export const ANTHROPIC_MESSAGES_STOP_REASONS: Readonly<Record<AnthropicStopReason, StopReason>> = {
   end_turn: "end_turn",
   max_tokens: "max_tokens",
   stop_sequence: "stop_sequence",
@@ -46,12 +74,8 @@ const STOP_REASON_FROM_ANTHROPIC: Readonly<Record<string, StopReason>> = {
   model_context_window_exceeded: "context_window_exceeded",
 };
 
-/**
- * Normalized stop reason → the Anthropic `stop_reason` written for it, when the event's raw
- * reason is not itself an Anthropic reason of the same meaning (which is written unchanged, so
- * `pause_turn` survives a round trip).
- */
-const STOP_REASON_TO_ANTHROPIC: Readonly<Record<StopReason, string>> = {
+/** Normalized stop reason → the Anthropic stop reason written for it (see the table above). */
+const TO_ANTHROPIC_STOP_REASON: Readonly<Record<StopReason, AnthropicStopReason>> = {
   end_turn: "end_turn",
   max_tokens: "max_tokens",
   stop_sequence: "stop_sequence",
@@ -62,6 +86,53 @@ const STOP_REASON_TO_ANTHROPIC: Readonly<Record<StopReason, string>> = {
   error: "end_turn",
   other: "end_turn",
 };
+
+/**
+ * The normalized stop reason of an Anthropic `stop_reason` (see
+ * {@linkcode ANTHROPIC_MESSAGES_STOP_REASONS}; `other` for null or unknown values).
+ *
+ * @param raw the provider's stop reason
+ * @returns the normalized stop reason
+ *
+ * @example
+ * ```ts
+ * import { parseAnthropicMessagesStopReason } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(parseAnthropicMessagesStopReason("refusal"), "content_filter");
+ * assert.equal(parseAnthropicMessagesStopReason("stop_sequence"), "stop_sequence");
+ * assert.equal(parseAnthropicMessagesStopReason(null), "other");
+ * ```
+ */
+export function parseAnthropicMessagesStopReason(raw: string | null | undefined): StopReason {
+  return lookup(ANTHROPIC_MESSAGES_STOP_REASONS, raw) ?? "other";
+}
+
+/**
+ * The Anthropic `stop_reason` for a normalized stop reason; `raw` is kept when it is an Anthropic
+ * stop reason with the same meaning (say `pause_turn` for `other`).
+ *
+ * @param reason the normalized stop reason
+ * @param raw the source's raw stop reason, if any
+ * @returns the stop reason to write
+ *
+ * @example
+ * ```ts
+ * import { toAnthropicMessagesStopReason } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(toAnthropicMessagesStopReason("content_filter"), "refusal");
+ * assert.equal(toAnthropicMessagesStopReason("other", "pause_turn"), "pause_turn");
+ * assert.equal(toAnthropicMessagesStopReason("other", "weird"), "end_turn");
+ * ```
+ */
+export function toAnthropicMessagesStopReason(
+  reason: StopReason,
+  raw?: string | null,
+): AnthropicStopReason {
+  if (lookup(ANTHROPIC_MESSAGES_STOP_REASONS, raw) === reason) return raw as AnthropicStopReason;
+  return TO_ANTHROPIC_STOP_REASON[reason];
+}
 
 /**
  * Anthropic error `type` → HTTP status (the status Anthropic answers with when the error is not
@@ -106,30 +177,6 @@ interface AnthropicUsage {
   output_tokens_details?: { thinking_tokens: number };
 }
 
-/** The normalized stop reason of an Anthropic `stop_reason` (`other` when unknown or missing). */
-function decodeAnthropicStopReason(raw: string | null | undefined): StopReason {
-  return (typeof raw === "string" && Object.hasOwn(STOP_REASON_FROM_ANTHROPIC, raw))
-    ? STOP_REASON_FROM_ANTHROPIC[raw]!
-    : "other";
-}
-
-/**
- * The Anthropic `stop_reason` to write: the raw reason when it is an Anthropic reason with the
- * same meaning (so `pause_turn` survives), else the table's.
- */
-function encodeAnthropicStopReason(
-  stopReason: StopReason,
-  rawStopReason?: string | null,
-): string {
-  if (
-    typeof rawStopReason === "string" && Object.hasOwn(STOP_REASON_FROM_ANTHROPIC, rawStopReason) &&
-    STOP_REASON_FROM_ANTHROPIC[rawStopReason] === stopReason
-  ) {
-    return rawStopReason;
-  }
-  return STOP_REASON_TO_ANTHROPIC[stopReason] ?? "end_turn";
-}
-
 /**
  * The `error` event for an Anthropic error body (`{"type":"error","error":{"type","message"}}`,
  * as streamed in `event: error` or returned with a failed HTTP response; the inner `error`
@@ -164,9 +211,7 @@ export function parseAnthropicMessagesError(body: unknown): LlmErrorEvent {
   const message = isObject(inner) && typeof inner.message === "string"
     ? inner.message
     : "Anthropic reported an error without a message";
-  const status = type !== undefined && Object.hasOwn(ERROR_STATUS, type)
-    ? ERROR_STATUS[type]!
-    : 500;
+  const status = lookup(ERROR_STATUS, type) ?? 500;
   const event: LlmErrorEvent = {
     type: "error",
     kind: errorKindFromStatus(status),
@@ -210,7 +255,9 @@ function anthropicErrorType(
   error: { kind: LlmErrorKind; status: number; providerType?: string },
 ): string {
   const { providerType, status, kind } = error;
-  if (providerType !== undefined && Object.hasOwn(ERROR_STATUS, providerType)) return providerType;
+  if (providerType !== undefined && lookup(ERROR_STATUS, providerType) !== undefined) {
+    return providerType;
+  }
   const types = Object.keys(ERROR_STATUS);
   return types.find((type) => ERROR_STATUS[type] === status) ??
     types.find((type) => errorKindFromStatus(ERROR_STATUS[type]!) === kind) ?? "api_error";
@@ -520,7 +567,7 @@ export class AnthropicMessagesDecoder {
       }
       events.push({
         type: "message_stop",
-        stopReason: decodeAnthropicStopReason(this.#stopReason),
+        stopReason: parseAnthropicMessagesStopReason(this.#stopReason),
         rawStopReason: this.#stopReason,
         ...(this.#stopSequence !== undefined ? { stopSequence: this.#stopSequence } : {}),
       });
@@ -619,7 +666,7 @@ export class AnthropicMessagesDecoder {
     if (block === undefined) {
       return this.#fail(`content_block_delta for block ${index}, which is not open`);
     }
-    const field = Object.hasOwn(DELTA_FIELDS, delta.type) ? DELTA_FIELDS[delta.type] : undefined;
+    const field = lookup(DELTA_FIELDS, delta.type);
     if (field === undefined) {
       if (block.kind === "provider" && delta.type === "compaction_delta") {
         // The delta carries the block's final value (null when compaction failed).
@@ -946,7 +993,7 @@ export class AnthropicMessagesEncoder {
         this.#ensureStarted(out);
         this.#closeAll(out);
         this.#stop = {
-          reason: encodeAnthropicStopReason(event.stopReason, event.rawStopReason),
+          reason: toAnthropicMessagesStopReason(event.stopReason, event.rawStopReason),
           sequence: event.stopSequence ?? null,
         };
         this.#phase = "stop_held";

@@ -1,7 +1,8 @@
 /**
  * Anthropic Messages request and response bodies ⇄ {@linkcode LlmRequest} /
- * {@linkcode LlmResponse}, plus the stop-reason table and usage conversion shared with the
- * streaming decoder and encoder.
+ * {@linkcode LlmResponse}, plus the usage conversion shared with the streaming decoder and
+ * encoder. Stop reasons use the one table of `anthropic_messages.ts`,
+ * {@linkcode ANTHROPIC_MESSAGES_STOP_REASONS}.
  *
  * Reading a request (`parseAnthropicMessagesRequest`):
  * - `system` (string or text blocks) is the system prompt; `role: "system"` messages stay in
@@ -47,7 +48,12 @@ import type {
   LlmToolResultContent,
   LlmToolResultPart,
 } from "./bodies.ts";
-import { type Citation, createUsage, type StopReason, type Usage } from "./events.ts";
+import {
+  type AnthropicStopReason,
+  parseAnthropicMessagesStopReason,
+  toAnthropicMessagesStopReason,
+} from "./anthropic_messages.ts";
+import { type Citation, createUsage, type Usage } from "./events.ts";
 import {
   array,
   at,
@@ -240,95 +246,6 @@ export interface AnthropicMessagesRequestBody {
 
 /** The effort levels Anthropic Messages accepts. */
 export type AnthropicEffort = "low" | "medium" | "high" | "xhigh" | "max";
-
-/** Anthropic stop reasons. */
-export type AnthropicStopReason =
-  | "end_turn"
-  | "max_tokens"
-  | "stop_sequence"
-  | "tool_use"
-  | "pause_turn"
-  | "refusal"
-  | "model_context_window_exceeded";
-
-/**
- * Anthropic stop reason → normalized stop reason. `pause_turn` (a long server-tool turn paused,
- * to be continued) has no equivalent and reads as `other`; `refusal` as `content_filter`.
- */
-export const ANTHROPIC_MESSAGES_STOP_REASONS: Readonly<Record<AnthropicStopReason, StopReason>> = {
-  end_turn: "end_turn",
-  max_tokens: "max_tokens",
-  stop_sequence: "stop_sequence",
-  tool_use: "tool_use",
-  pause_turn: "other",
-  refusal: "content_filter",
-  model_context_window_exceeded: "context_window_exceeded",
-};
-
-const TO_ANTHROPIC_STOP_REASON: Readonly<Record<StopReason, AnthropicStopReason>> = {
-  end_turn: "end_turn",
-  max_tokens: "max_tokens",
-  stop_sequence: "stop_sequence",
-  tool_use: "tool_use",
-  content_filter: "refusal",
-  guardrail: "refusal",
-  context_window_exceeded: "model_context_window_exceeded",
-  error: "end_turn",
-  other: "end_turn",
-};
-
-/**
- * The normalized stop reason of an Anthropic `stop_reason` (`other` for null or unknown values).
- *
- * @param raw the provider's stop reason
- * @returns the normalized stop reason
- *
- * @example
- * ```ts
- * import { anthropicMessagesStopReason } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * assert.equal(anthropicMessagesStopReason("refusal"), "content_filter");
- * assert.equal(anthropicMessagesStopReason("stop_sequence"), "stop_sequence");
- * ```
- */
-export function anthropicMessagesStopReason(raw: string | null | undefined): StopReason {
-  if (raw === null || raw === undefined || !Object.hasOwn(ANTHROPIC_MESSAGES_STOP_REASONS, raw)) {
-    return "other";
-  }
-  return ANTHROPIC_MESSAGES_STOP_REASONS[raw as AnthropicStopReason];
-}
-
-/**
- * The Anthropic `stop_reason` for a normalized stop reason; `raw` is kept when it is an Anthropic
- * stop reason with the same meaning (say `pause_turn` for `other`).
- *
- * @param reason the normalized stop reason
- * @param raw the source's raw stop reason, if any
- * @returns the stop reason to write
- *
- * @example
- * ```ts
- * import { toAnthropicMessagesStopReason } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * assert.equal(toAnthropicMessagesStopReason("content_filter"), "refusal");
- * assert.equal(toAnthropicMessagesStopReason("other", "pause_turn"), "pause_turn");
- * assert.equal(toAnthropicMessagesStopReason("other", "weird"), "end_turn");
- * ```
- */
-export function toAnthropicMessagesStopReason(
-  reason: StopReason,
-  raw?: string | null,
-): AnthropicStopReason {
-  if (
-    raw !== null && raw !== undefined && Object.hasOwn(ANTHROPIC_MESSAGES_STOP_REASONS, raw) &&
-    ANTHROPIC_MESSAGES_STOP_REASONS[raw as AnthropicStopReason] === reason
-  ) {
-    return raw as AnthropicStopReason;
-  }
-  return TO_ANTHROPIC_STOP_REASON[reason];
-}
 
 /** Anthropic usage. `input_tokens` excludes cache reads and writes. */
 export interface AnthropicUsage {
@@ -1080,7 +997,7 @@ export function parseAnthropicMessagesResponse(body: unknown): LlmResponse {
     id: string(o.id, "id"),
     model: string(o.model, "model"),
     content,
-    stopReason: anthropicMessagesStopReason(raw),
+    stopReason: parseAnthropicMessagesStopReason(raw),
     rawStopReason: raw,
     ...(stopSequence !== undefined ? { stopSequence } : {}),
     usage: parseAnthropicMessagesUsage(o.usage),

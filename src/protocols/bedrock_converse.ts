@@ -31,30 +31,59 @@ import {
   type StopReason,
   type Usage,
 } from "./events.ts";
-import { generatedMessageId, isObject, type JsonObject, protocolError } from "./_json.ts";
+import { generatedMessageId, isObject, type JsonObject, lookup, protocolError } from "./_json.ts";
 
 // ---------------------------------------------------------------------------------------------
-// The tables: Bedrock's stop reasons and exception types, both directions.
+// The one place for Bedrock's stop reasons, exception types and usage, both directions.
 // ---------------------------------------------------------------------------------------------
 
-/** Bedrock's stop reasons and what they mean in the model (the Converse API's `StopReason`). */
-const STOP_REASONS: Readonly<Record<string, StopReason>> = {
+/** Bedrock's stop reasons (the Converse API's `StopReason`). */
+export type BedrockStopReason =
+  | "end_turn"
+  | "tool_use"
+  | "max_tokens"
+  | "stop_sequence"
+  | "guardrail_intervened"
+  | "content_filtered"
+  | "malformed_model_output"
+  | "malformed_tool_use"
+  | "model_context_window_exceeded";
+
+/**
+ * Bedrock stop reason → normalized stop reason; the one stop-reason table of Bedrock Converse,
+ * read by {@linkcode parseBedrockConverseStopReason} and written back by
+ * {@linkcode toBedrockConverseStopReason} (streams and bodies alike).
+ *
+ * `malformed_model_output` and `malformed_tool_use` (the model's output could not be used) read
+ * as `error`. Writing, a raw reason that is a Bedrock one of the same meaning is kept, so every
+ * Bedrock value survives a round trip; otherwise `error` is written as `malformed_model_output`,
+ * which the AWS SDKs' `StopReason` enum knows and which tells a client that the answer is not
+ * usable (`end_turn` would claim a clean finish), and `other` (no Bedrock equivalent) as
+ * `end_turn`.
+ *
+ * @example
+ * ```ts
+ * import { BEDROCK_CONVERSE_STOP_REASONS } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(BEDROCK_CONVERSE_STOP_REASONS.guardrail_intervened, "guardrail");
+ * assert.equal(BEDROCK_CONVERSE_STOP_REASONS.malformed_tool_use, "error");
+ * ```
+ */
+export const BEDROCK_CONVERSE_STOP_REASONS: Readonly<Record<BedrockStopReason, StopReason>> = {
   end_turn: "end_turn",
   tool_use: "tool_use",
   max_tokens: "max_tokens",
   stop_sequence: "stop_sequence",
   guardrail_intervened: "guardrail",
   content_filtered: "content_filter",
+  malformed_model_output: "error",
+  malformed_tool_use: "error",
   model_context_window_exceeded: "context_window_exceeded",
-  malformed_model_output: "other",
-  malformed_tool_use: "other",
 };
 
-/**
- * The Bedrock stop reason written for a normalized one. Bedrock has no "error" or "other" stop
- * reason: those become `end_turn` (unless the raw stop reason is a Bedrock one that maps back).
- */
-const BEDROCK_STOP_REASONS: Readonly<Record<StopReason, string>> = {
+/** Normalized stop reason → the Bedrock stop reason written for it (see the table above). */
+const TO_BEDROCK_STOP_REASON: Readonly<Record<StopReason, BedrockStopReason>> = {
   end_turn: "end_turn",
   tool_use: "tool_use",
   max_tokens: "max_tokens",
@@ -62,9 +91,62 @@ const BEDROCK_STOP_REASONS: Readonly<Record<StopReason, string>> = {
   guardrail: "guardrail_intervened",
   content_filter: "content_filtered",
   context_window_exceeded: "model_context_window_exceeded",
-  error: "end_turn",
+  error: "malformed_model_output",
   other: "end_turn",
 };
+
+/**
+ * The normalized stop reason of a Bedrock `stopReason` (see
+ * {@linkcode BEDROCK_CONVERSE_STOP_REASONS}): `guardrail_intervened` → `guardrail`,
+ * `content_filtered` → `content_filter`, `model_context_window_exceeded` →
+ * `context_window_exceeded`, `malformed_*` → `error`; unknown or missing reasons → `other`.
+ *
+ * @param raw Bedrock's `messageStop.stopReason` (or the Converse response's `stopReason`)
+ * @returns the normalized stop reason
+ *
+ * @example
+ * ```ts
+ * import { parseBedrockConverseStopReason } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(parseBedrockConverseStopReason("guardrail_intervened"), "guardrail");
+ * assert.equal(parseBedrockConverseStopReason("content_filtered"), "content_filter");
+ * assert.equal(parseBedrockConverseStopReason("malformed_tool_use"), "error");
+ * assert.equal(parseBedrockConverseStopReason(null), "other");
+ * ```
+ */
+export function parseBedrockConverseStopReason(raw: string | null | undefined): StopReason {
+  return lookup(BEDROCK_CONVERSE_STOP_REASONS, raw) ?? "other";
+}
+
+/**
+ * The Bedrock `stopReason` for a normalized one (see {@linkcode BEDROCK_CONVERSE_STOP_REASONS}).
+ * The raw stop reason wins when it is a Bedrock stop reason with the same meaning (so
+ * `malformed_tool_use` survives a round trip); else `error` → `malformed_model_output` and
+ * `other` → `end_turn`.
+ *
+ * @param reason the normalized stop reason
+ * @param raw the provider's own stop reason, if known
+ * @returns a stop reason Bedrock clients accept
+ *
+ * @example
+ * ```ts
+ * import { toBedrockConverseStopReason } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(toBedrockConverseStopReason("context_window_exceeded"), "model_context_window_exceeded");
+ * assert.equal(toBedrockConverseStopReason("error", "malformed_tool_use"), "malformed_tool_use");
+ * assert.equal(toBedrockConverseStopReason("error", "error"), "malformed_model_output"); // OpenRouter's
+ * assert.equal(toBedrockConverseStopReason("tool_use", "tool_calls"), "tool_use"); // OpenAI's name
+ * ```
+ */
+export function toBedrockConverseStopReason(
+  reason: StopReason,
+  raw?: string | null,
+): BedrockStopReason {
+  if (lookup(BEDROCK_CONVERSE_STOP_REASONS, raw) === reason) return raw as BedrockStopReason;
+  return TO_BEDROCK_STOP_REASON[reason];
+}
 
 /**
  * Bedrock's exception types (as in the `:exception-type` header, lower camel case) with the
@@ -99,62 +181,6 @@ const EXCEPTION_FOR_KIND: Readonly<Partial<Record<LlmErrorKind, string>>> = {
   timeout: "modelTimeoutException",
 };
 const DEFAULT_EXCEPTION = "internalServerException";
-
-/**
- * The normalized stop reason of a Bedrock `stopReason`: `guardrail_intervened` → `guardrail`,
- * `content_filtered` → `content_filter`, `model_context_window_exceeded` →
- * `context_window_exceeded`; `malformed_*`, unknown or missing reasons → `other`.
- *
- * @param raw Bedrock's `messageStop.stopReason` (or the Converse response's `stopReason`)
- * @returns the normalized stop reason
- *
- * @example
- * ```ts
- * import { decodeBedrockStopReason } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * assert.equal(decodeBedrockStopReason("guardrail_intervened"), "guardrail");
- * assert.equal(decodeBedrockStopReason("content_filtered"), "content_filter");
- * assert.equal(decodeBedrockStopReason("malformed_tool_use"), "other");
- * assert.equal(decodeBedrockStopReason(null), "other");
- * ```
- */
-export function decodeBedrockStopReason(raw: string | null | undefined): StopReason {
-  return (raw != null && Object.hasOwn(STOP_REASONS, raw) ? STOP_REASONS[raw] : undefined) ??
-    "other";
-}
-
-/**
- * The Bedrock stop reason for a normalized one. The raw stop reason wins when it is a Bedrock
- * stop reason with the same meaning (so `malformed_tool_use` survives a round trip); `error`
- * and `other` have no Bedrock equivalent and become `end_turn`.
- *
- * @param stopReason the normalized stop reason
- * @param rawStopReason the provider's own stop reason, if known
- * @returns a stop reason Bedrock clients accept
- *
- * @example
- * ```ts
- * import { encodeBedrockStopReason } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * assert.equal(encodeBedrockStopReason("context_window_exceeded"), "model_context_window_exceeded");
- * assert.equal(encodeBedrockStopReason("other", "malformed_tool_use"), "malformed_tool_use");
- * assert.equal(encodeBedrockStopReason("tool_use", "tool_calls"), "tool_use"); // OpenAI's name
- * ```
- */
-export function encodeBedrockStopReason(
-  stopReason: StopReason,
-  rawStopReason?: string | null,
-): string {
-  if (
-    rawStopReason != null && Object.hasOwn(STOP_REASONS, rawStopReason) &&
-    STOP_REASONS[rawStopReason] === stopReason
-  ) {
-    return rawStopReason;
-  }
-  return BEDROCK_STOP_REASONS[stopReason];
-}
 
 /** The table key for an exception type: lower camel case, without a `:<namespace>` suffix. */
 function exceptionKey(type: string): string {
@@ -192,7 +218,7 @@ function exceptionKey(type: string): string {
  */
 export function decodeBedrockError(exceptionType: string, message: string): LlmErrorEvent {
   const key = exceptionKey(exceptionType);
-  const known = Object.hasOwn(EXCEPTIONS, key) ? EXCEPTIONS[key] : undefined;
+  const known = lookup(EXCEPTIONS, key);
   return {
     type: "error",
     kind: known?.kind ?? "server_error",
@@ -241,7 +267,7 @@ function bedrockExceptionType(
 ): string {
   if (error.providerType !== undefined) {
     const key = exceptionKey(error.providerType);
-    const known = Object.hasOwn(EXCEPTIONS, key) ? EXCEPTIONS[key] : undefined;
+    const known = lookup(EXCEPTIONS, key);
     if (known?.kind === error.kind && known.status === error.status) return key;
   }
   return EXCEPTION_FOR_KIND[error.kind] ?? DEFAULT_EXCEPTION;
@@ -743,7 +769,7 @@ export class BedrockConverseDecoder {
       : undefined;
     out.push({
       type: "message_stop",
-      stopReason: decodeBedrockStopReason(raw),
+      stopReason: parseBedrockConverseStopReason(raw),
       rawStopReason: raw,
       ...(stopSequence !== undefined ? { stopSequence } : {}),
     });
@@ -921,7 +947,7 @@ function citationToBedrock(citation: Citation): JsonObject {
  *   it) → its `contentBlockStart` and `contentBlockDelta`s again (a `toolResult`'s items in one
  *   delta); from other protocols it is skipped, with its `block_stop`.
  * - `message_stop` → `contentBlockStop` for open blocks, then `messageStop` (see
- *   {@linkcode encodeBedrockStopReason}; `stopSequence` → `additionalModelResponseFields`).
+ *   {@linkcode toBedrockConverseStopReason}; `stopSequence` → `additionalModelResponseFields`).
  * - `usage` events are held (the last wins); at the end of the input, after `messageStop`, the
  *   one `metadata` event is written: Bedrock's `inputTokens` excludes cache reads and writes,
  *   `totalTokens` is input + output including them, cache counts only when non-zero, and
@@ -1017,7 +1043,7 @@ export class BedrockConverseEncoder {
         this.#closeOpen(out);
         this.#stopped = true;
         const body: JsonObject = {
-          stopReason: encodeBedrockStopReason(event.stopReason, event.rawStopReason),
+          stopReason: toBedrockConverseStopReason(event.stopReason, event.rawStopReason),
         };
         if (event.stopSequence !== undefined) {
           body.additionalModelResponseFields = { stop_sequence: event.stopSequence };

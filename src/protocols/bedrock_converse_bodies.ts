@@ -1,7 +1,8 @@
 /**
  * Amazon Bedrock Converse request and response bodies (the JSON of `POST /model/<id>/converse`)
- * ⇄ {@linkcode LlmRequest} / {@linkcode LlmResponse}, plus the stop-reason table and usage
- * conversion shared with the streaming decoder and encoder.
+ * ⇄ {@linkcode LlmRequest} / {@linkcode LlmResponse}, plus the usage conversion shared with the
+ * streaming decoder and encoder. Stop reasons use the one table of `bedrock_converse.ts`,
+ * {@linkcode BEDROCK_CONVERSE_STOP_REASONS}.
  *
  * In JSON, Bedrock's bytes (`image.source.bytes`, `reasoningContent.redactedContent`) are base64
  * strings. The model id and the choice between `/converse` and `/converse-stream` live in the
@@ -50,7 +51,12 @@ import type {
   LlmToolChoice,
   LlmToolResultContent,
 } from "./bodies.ts";
-import { type Citation, createUsage, type StopReason, type Usage } from "./events.ts";
+import {
+  type BedrockStopReason,
+  parseBedrockConverseStopReason,
+  toBedrockConverseStopReason,
+} from "./bedrock_converse.ts";
+import { type Citation, createUsage, type Usage } from "./events.ts";
 import {
   array,
   at,
@@ -179,95 +185,6 @@ export interface BedrockConverseRequestBody {
 
 /** The effort levels Bedrock Converse accepts. */
 export type BedrockEffort = "low" | "medium" | "high" | "xhigh" | "max";
-
-/** Bedrock stop reasons. */
-export type BedrockStopReason =
-  | "end_turn"
-  | "tool_use"
-  | "max_tokens"
-  | "stop_sequence"
-  | "guardrail_intervened"
-  | "content_filtered"
-  | "malformed_model_output"
-  | "malformed_tool_use"
-  | "model_context_window_exceeded";
-
-/** Bedrock stop reason → normalized stop reason (malformed output or tool use → `error`). */
-export const BEDROCK_CONVERSE_STOP_REASONS: Readonly<Record<BedrockStopReason, StopReason>> = {
-  end_turn: "end_turn",
-  tool_use: "tool_use",
-  max_tokens: "max_tokens",
-  stop_sequence: "stop_sequence",
-  guardrail_intervened: "guardrail",
-  content_filtered: "content_filter",
-  malformed_model_output: "error",
-  malformed_tool_use: "error",
-  model_context_window_exceeded: "context_window_exceeded",
-};
-
-const TO_BEDROCK_STOP_REASON: Readonly<Record<StopReason, BedrockStopReason>> = {
-  end_turn: "end_turn",
-  tool_use: "tool_use",
-  max_tokens: "max_tokens",
-  stop_sequence: "stop_sequence",
-  guardrail: "guardrail_intervened",
-  content_filter: "content_filtered",
-  context_window_exceeded: "model_context_window_exceeded",
-  error: "malformed_model_output",
-  other: "end_turn",
-};
-
-/**
- * The normalized stop reason of a Bedrock `stopReason` (`other` for null or unknown values).
- *
- * @param raw the provider's stop reason
- * @returns the normalized stop reason
- *
- * @example
- * ```ts
- * import { bedrockConverseStopReason } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * assert.equal(bedrockConverseStopReason("guardrail_intervened"), "guardrail");
- * assert.equal(bedrockConverseStopReason("end_turn"), "end_turn");
- * ```
- */
-export function bedrockConverseStopReason(raw: string | null | undefined): StopReason {
-  if (raw === null || raw === undefined || !Object.hasOwn(BEDROCK_CONVERSE_STOP_REASONS, raw)) {
-    return "other";
-  }
-  return BEDROCK_CONVERSE_STOP_REASONS[raw as BedrockStopReason];
-}
-
-/**
- * The Bedrock `stopReason` for a normalized stop reason; `raw` is kept when it is a Bedrock stop
- * reason with the same meaning (say `malformed_tool_use` for `error`).
- *
- * @param reason the normalized stop reason
- * @param raw the source's raw stop reason, if any
- * @returns the stop reason to write
- *
- * @example
- * ```ts
- * import { toBedrockConverseStopReason } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * assert.equal(toBedrockConverseStopReason("content_filter"), "content_filtered");
- * assert.equal(toBedrockConverseStopReason("error", "malformed_tool_use"), "malformed_tool_use");
- * ```
- */
-export function toBedrockConverseStopReason(
-  reason: StopReason,
-  raw?: string | null,
-): BedrockStopReason {
-  if (
-    raw !== null && raw !== undefined && Object.hasOwn(BEDROCK_CONVERSE_STOP_REASONS, raw) &&
-    BEDROCK_CONVERSE_STOP_REASONS[raw as BedrockStopReason] === reason
-  ) {
-    return raw as BedrockStopReason;
-  }
-  return TO_BEDROCK_STOP_REASON[reason];
-}
 
 /** Bedrock usage: `inputTokens` excludes cache reads and writes; `totalTokens` includes them. */
 export interface BedrockUsage {
@@ -1060,7 +977,7 @@ export function parseBedrockConverseResponse(
     id: options.id ?? generatedMessageId(),
     model: options.model ?? "",
     content,
-    stopReason: bedrockConverseStopReason(raw),
+    stopReason: parseBedrockConverseStopReason(raw),
     rawStopReason: raw,
     usage: parseBedrockConverseUsage(o.usage),
     ...(latencyMs !== undefined ? { latencyMs } : {}),

@@ -36,6 +36,7 @@ import {
   generatedMessageId,
   isObject,
   type JsonObject,
+  lookup,
   nonEmpty,
   protocolError,
 } from "./_json.ts";
@@ -43,22 +44,45 @@ import {
 // ---------------------------------------------------------------------------------------------
 // The one place for OpenAI's stop reasons and error types, both directions.
 
-/** A `finish_reason` the encoder writes. */
-type FinishReason = "stop" | "length" | "tool_calls" | "content_filter";
+/** Chat Completions finish reasons. */
+export type OpenAIChatFinishReason =
+  | "stop"
+  | "length"
+  | "tool_calls"
+  | "content_filter"
+  | "function_call";
 
-/** OpenAI `finish_reason` → normalized stop reason; anything else is `other`. */
-const STOP_REASON_FROM_FINISH_REASON: ReadonlyMap<string, StopReason> = new Map([
-  ["stop", "end_turn"],
-  ["length", "max_tokens"],
-  ["tool_calls", "tool_use"],
-  ["function_call", "tool_use"],
-  ["content_filter", "content_filter"],
-  // OpenRouter reports a failed generation as `finish_reason: "error"`.
-  ["error", "error"],
-]);
+/**
+ * OpenAI finish reason → normalized stop reason; the one finish-reason table of Chat
+ * Completions, read by {@linkcode parseOpenAIChatFinishReason} and written back by
+ * {@linkcode toOpenAIChatFinishReason} (streams and bodies alike). `stop` covers both a natural
+ * end and a matched stop sequence (OpenAI does not tell them apart), so it reads as `end_turn`.
+ * `error` is not OpenAI's own: OpenRouter reports a failed generation with it (it is read, never
+ * written). Writing: `stop_sequence`, `error` and `other` → `stop`, `context_window_exceeded` →
+ * `length`, `guardrail` → `content_filter`.
+ *
+ * @example
+ * ```ts
+ * import { OPENAI_CHAT_FINISH_REASONS } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(OPENAI_CHAT_FINISH_REASONS.tool_calls, "tool_use");
+ * assert.equal(OPENAI_CHAT_FINISH_REASONS.stop, "end_turn");
+ * ```
+ */
+export const OPENAI_CHAT_FINISH_REASONS: Readonly<
+  Record<OpenAIChatFinishReason | "error", StopReason>
+> = {
+  stop: "end_turn",
+  length: "max_tokens",
+  tool_calls: "tool_use",
+  function_call: "tool_use",
+  content_filter: "content_filter",
+  error: "error",
+};
 
-/** Normalized stop reason → OpenAI `finish_reason`. */
-const FINISH_REASON_FROM_STOP_REASON: Readonly<Record<StopReason, FinishReason>> = {
+/** Normalized stop reason → the OpenAI finish reason written for it (see the table above). */
+const TO_OPENAI_FINISH_REASON: Readonly<Record<StopReason, OpenAIChatFinishReason>> = {
   end_turn: "stop",
   stop_sequence: "stop",
   max_tokens: "length",
@@ -69,6 +93,56 @@ const FINISH_REASON_FROM_STOP_REASON: Readonly<Record<StopReason, FinishReason>>
   error: "stop",
   other: "stop",
 };
+
+/**
+ * The normalized stop reason of an OpenAI `finish_reason` (see
+ * {@linkcode OPENAI_CHAT_FINISH_REASONS}; `other` for null or unknown values).
+ *
+ * @param raw the provider's finish reason
+ * @returns the normalized stop reason
+ *
+ * @example
+ * ```ts
+ * import { parseOpenAIChatFinishReason } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(parseOpenAIChatFinishReason("tool_calls"), "tool_use");
+ * assert.equal(parseOpenAIChatFinishReason("length"), "max_tokens");
+ * assert.equal(parseOpenAIChatFinishReason("error"), "error"); // OpenRouter's
+ * assert.equal(parseOpenAIChatFinishReason(null), "other");
+ * ```
+ */
+export function parseOpenAIChatFinishReason(raw: string | null | undefined): StopReason {
+  return lookup(OPENAI_CHAT_FINISH_REASONS, raw) ?? "other";
+}
+
+/**
+ * The OpenAI `finish_reason` for a normalized stop reason. When `raw` is itself an OpenAI finish
+ * reason with the same meaning (say `function_call`), it is kept.
+ *
+ * @param reason the normalized stop reason
+ * @param raw the source's raw stop reason, if any
+ * @returns the finish reason to write
+ *
+ * @example
+ * ```ts
+ * import { toOpenAIChatFinishReason } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(toOpenAIChatFinishReason("tool_use"), "tool_calls");
+ * assert.equal(toOpenAIChatFinishReason("stop_sequence"), "stop");
+ * assert.equal(toOpenAIChatFinishReason("tool_use", "function_call"), "function_call");
+ * ```
+ */
+export function toOpenAIChatFinishReason(
+  reason: StopReason,
+  raw?: string | null,
+): OpenAIChatFinishReason {
+  if (raw !== "error" && lookup(OPENAI_CHAT_FINISH_REASONS, raw) === reason) {
+    return raw as OpenAIChatFinishReason;
+  }
+  return TO_OPENAI_FINISH_REASON[reason];
+}
 
 /**
  * OpenAI error `type`s and `code`s (and those of compatible providers) → HTTP status. The error
@@ -125,13 +199,8 @@ const ANTHROPIC_EVENT_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 // ---------------------------------------------------------------------------------------------
-// Stop reasons and usage (private: the streams read both leniently; `openai_chat_bodies.ts` has
-// the strict, exported readers for response bodies).
-
-/** OpenAI `finish_reason` → normalized stop reason (`other` when unknown). */
-function stopReasonOf(finishReason: string): StopReason {
-  return STOP_REASON_FROM_FINISH_REASON.get(finishReason) ?? "other";
-}
+// Usage (private: the streams read it leniently; `openai_chat_bodies.ts` has the strict,
+// exported reader for response bodies).
 
 /**
  * An OpenAI `usage` value → normalized usage, or `undefined` when it is not an object (`null`).
@@ -498,7 +567,7 @@ export class OpenAIChatDecoder {
         this.#open.clear();
         out.push({
           type: "message_stop",
-          stopReason: stopReasonOf(finishReason),
+          stopReason: parseOpenAIChatFinishReason(finishReason),
           rawStopReason: finishReason,
         });
       }
@@ -925,7 +994,9 @@ export class OpenAIChatEncoder {
       case "message_stop": {
         this.#start(undefined, undefined, out);
         this.#stopped = true;
-        let finishReason = FINISH_REASON_FROM_STOP_REASON[event.stopReason] ?? "stop";
+        // Without the raw reason: tool calls are written as `tool_calls`, so a legacy
+        // `function_call` finish reason must not come back.
+        let finishReason = toOpenAIChatFinishReason(event.stopReason);
         // Only server-side tools ran: the client has no call to answer.
         if (finishReason === "tool_calls" && this.#nextToolCall === 0) finishReason = "stop";
         out.push(

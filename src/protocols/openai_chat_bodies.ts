@@ -1,7 +1,8 @@
 /**
  * OpenAI Chat Completions request and response bodies ⇄ {@linkcode LlmRequest} /
- * {@linkcode LlmResponse}, plus the finish-reason table and usage conversion shared with the
- * streaming decoder and encoder.
+ * {@linkcode LlmResponse}, plus the usage conversion shared with the streaming decoder and
+ * encoder. Stop reasons use the one table of `openai_chat.ts`,
+ * {@linkcode OPENAI_CHAT_FINISH_REASONS}.
  *
  * Reading a request (`parseOpenAIChatRequest`):
  * - Leading `system` and `developer` messages become the system prompt (one part per message, or
@@ -49,7 +50,12 @@ import type {
   LlmToolChoice,
   LlmToolResultPart,
 } from "./bodies.ts";
-import { type Citation, createUsage, type StopReason, type Usage } from "./events.ts";
+import { type Citation, createUsage, type Usage } from "./events.ts";
+import {
+  type OpenAIChatFinishReason,
+  parseOpenAIChatFinishReason,
+  toOpenAIChatFinishReason,
+} from "./openai_chat.ts";
 import {
   array,
   at,
@@ -223,97 +229,6 @@ export interface OpenAIChatRequestBody {
   stream_options?: { include_usage?: boolean };
   /** End-user id. */
   user?: string;
-}
-
-/** Chat Completions finish reasons. */
-export type OpenAIChatFinishReason =
-  | "stop"
-  | "length"
-  | "tool_calls"
-  | "content_filter"
-  | "function_call";
-
-/**
- * OpenAI finish reason → normalized stop reason. `stop` covers both a natural end and a matched
- * stop sequence (OpenAI does not tell them apart), so it reads as `end_turn`. `error` is not
- * OpenAI's own: OpenRouter reports a failed generation with it (it is read, never written).
- */
-export const OPENAI_CHAT_FINISH_REASONS: Readonly<
-  Record<OpenAIChatFinishReason | "error", StopReason>
-> = {
-  stop: "end_turn",
-  length: "max_tokens",
-  tool_calls: "tool_use",
-  function_call: "tool_use",
-  content_filter: "content_filter",
-  error: "error",
-};
-
-const TO_OPENAI_FINISH_REASON: Readonly<Record<StopReason, OpenAIChatFinishReason>> = {
-  end_turn: "stop",
-  stop_sequence: "stop",
-  max_tokens: "length",
-  context_window_exceeded: "length",
-  tool_use: "tool_calls",
-  content_filter: "content_filter",
-  guardrail: "content_filter",
-  error: "stop",
-  other: "stop",
-};
-
-/**
- * The normalized stop reason of an OpenAI `finish_reason` (`other` for null or unknown values).
- *
- * @param raw the provider's finish reason
- * @returns the normalized stop reason
- *
- * @example
- * ```ts
- * import { openAIChatStopReason } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * assert.equal(openAIChatStopReason("tool_calls"), "tool_use");
- * assert.equal(openAIChatStopReason("length"), "max_tokens");
- * assert.equal(openAIChatStopReason(null), "other");
- * ```
- */
-export function openAIChatStopReason(raw: string | null | undefined): StopReason {
-  if (raw === null || raw === undefined || !Object.hasOwn(OPENAI_CHAT_FINISH_REASONS, raw)) {
-    return "other";
-  }
-  return OPENAI_CHAT_FINISH_REASONS[raw as OpenAIChatFinishReason];
-}
-
-/**
- * The OpenAI `finish_reason` for a normalized stop reason. When `raw` is itself an OpenAI finish
- * reason with the same meaning (say `function_call`), it is kept.
- *
- * @param reason the normalized stop reason
- * @param raw the source's raw stop reason, if any
- * @returns the finish reason to write
- *
- * @example
- * ```ts
- * import { toOpenAIChatFinishReason } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * assert.equal(toOpenAIChatFinishReason("tool_use"), "tool_calls");
- * assert.equal(toOpenAIChatFinishReason("stop_sequence"), "stop");
- * assert.equal(toOpenAIChatFinishReason("tool_use", "function_call"), "function_call");
- * ```
- */
-export function toOpenAIChatFinishReason(
-  reason: StopReason,
-  raw?: string | null,
-): OpenAIChatFinishReason {
-  if (
-    raw !== null && raw !== undefined && raw !== "error" &&
-    Object.hasOwn(OPENAI_CHAT_FINISH_REASONS, raw) &&
-    OPENAI_CHAT_FINISH_REASONS[raw as OpenAIChatFinishReason] === reason
-  ) {
-    return raw as OpenAIChatFinishReason;
-  }
-  return TO_OPENAI_FINISH_REASON[reason];
 }
 
 /** Chat Completions usage. `prompt_tokens` includes cached tokens. */
@@ -1154,7 +1069,7 @@ export function parseOpenAIChatResponse(body: unknown): LlmResponse {
     id: optional(o.id, "id", string) ?? "",
     model: optional(o.model, "model", string) ?? "",
     content,
-    stopReason: openAIChatStopReason(finish),
+    stopReason: parseOpenAIChatFinishReason(finish),
     rawStopReason: finish,
     usage: parseOpenAIChatUsage(o.usage),
   };
