@@ -7,3 +7,15 @@
  * @module
  */
 export * from "./config.ts";
+export * from "./handler.ts";
+export { GatewayMetrics, type RequestSample } from "./metrics.ts";
+export type { RequestLogLine } from "./log.ts";
+export * from "./mock_upstream.ts";
+// The normalized request and response model that mock replies and logs are written in.
+export type * from "../protocols/bodies.ts";
+export type * from "../protocols/events.ts";
+
+if (import.meta.main) {
+  const { main } = await import("./main.ts");
+  await main(Deno.args);
+}
