@@ -244,6 +244,7 @@ Deno.test("OpenAI → Anthropic and Bedrock responses: cached tokens leave input
       output_tokens: 40,
       cache_creation_input_tokens: 0,
       cache_read_input_tokens: 200,
+      output_tokens_details: { thinking_tokens: 12 }, // OpenAI's reasoning_tokens
     },
   });
   assert.deepEqual(toBedrockConverseResponse(response), {

@@ -1,7 +1,9 @@
 /**
  * Private helpers of the body converters: typed field readers that throw an
  * {@linkcode LlmConversionError} naming the field, path building, base64 and data URLs, and the
- * checks shared by the three providers (provider parts, provider fields, effort values).
+ * checks shared by the three providers (provider parts, provider fields, effort values). The
+ * usage readers of the protocol files read through {@linkcode optionalCount} and
+ * {@linkcode optionalObject}, strictly for bodies and leniently for streams.
  * @module
  */
 import {
@@ -10,7 +12,7 @@ import {
   type LlmProtocol,
   type LlmProviderFields,
 } from "./bodies.ts";
-import { isObject, type JsonObject } from "./_json.ts";
+import { isCount, isObject, type JsonObject } from "./_json.ts";
 
 /** Human names of the protocols, for error messages. */
 export const PROTOCOL_NAMES: Readonly<Record<LlmProtocol, string>> = {
@@ -78,6 +80,39 @@ export function optional<T>(
   read: (value: unknown, field: string) => T,
 ): T | undefined {
   return value === undefined || value === null ? undefined : read(value, field);
+}
+
+/**
+ * How a reader meets a field of the wrong type. A body parser is `strict`: it throws an
+ * {@linkcode LlmConversionError} naming the field. A stream decoder is `lenient`: the field
+ * reads as absent (a decoder never throws, and a bad count must not cost the answer).
+ */
+export type Strictness = "strict" | "lenient";
+
+/**
+ * An optional token count: `undefined` when absent or `null`; strict, a finite number or throws;
+ * lenient, a finite number that is not negative, else `undefined`.
+ */
+export function optionalCount(
+  value: unknown,
+  field: string,
+  strictness: Strictness,
+): number | undefined {
+  if (strictness === "strict") return optional(value, field, number);
+  return isCount(value) ? value : undefined;
+}
+
+/**
+ * An optional object: `undefined` when absent or `null`; strict, an object or throws; lenient,
+ * an object, else `undefined`.
+ */
+export function optionalObject(
+  value: unknown,
+  field: string,
+  strictness: Strictness,
+): JsonObject | undefined {
+  if (strictness === "strict") return optional(value, field, object);
+  return isObject(value) ? value : undefined;
 }
 
 /** `value` as an array of strings. */

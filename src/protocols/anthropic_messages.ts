@@ -8,7 +8,11 @@
  * any provider can be served to an Anthropic client. Both wrap a synchronous core
  * ({@linkcode AnthropicMessagesDecoder}, {@linkcode AnthropicMessagesEncoder}). The error-type
  * conversions, which also serve non-streaming error bodies, are {@linkcode parseAnthropicMessagesError}
- * and {@linkcode toAnthropicMessagesError}.
+ * and {@linkcode toAnthropicMessagesError}. The one stop-reason table,
+ * {@linkcode ANTHROPIC_MESSAGES_STOP_REASONS}, and the stop-reason and usage conversions are here
+ * too, and the body converters (`anthropic_messages_bodies.ts`) use them:
+ * {@linkcode parseAnthropicMessagesStopReason}, {@linkcode toAnthropicMessagesStopReason},
+ * {@linkcode parseAnthropicMessagesUsage}, {@linkcode toAnthropicMessagesUsage}.
  *
  * @module
  */
@@ -26,12 +30,19 @@ import {
 import {
   generatedId,
   generatedMessageId,
-  isCount,
   isObject,
   type JsonObject,
   lookup,
   protocolError,
 } from "./_json.ts";
+import {
+  at,
+  defined,
+  optionalCount,
+  optionalObject,
+  type Strictness,
+  uncachedInput,
+} from "./_body_fields.ts";
 
 // ---------------------------------------------------------------------------------------------
 // The one place for Anthropic's stop reasons, error types and usage fields.
@@ -163,8 +174,11 @@ const CITATION_TYPES: ReadonlySet<string> = new Set([
   "search_result_location",
 ]);
 
-/** Anthropic's `usage` object as the encoder writes it (`input_tokens` excludes the cache). */
-interface AnthropicUsage {
+/**
+ * Anthropic's `usage` object: `input_tokens` excludes cache reads and writes. (A response's usage
+ * may hold more, such as `server_tool_use` or `service_tier`; this is what is read and written.)
+ */
+export interface AnthropicUsage {
   /** Input tokens that were neither read from nor written to the prompt cache. */
   input_tokens: number;
   /** Input tokens written to the prompt cache. */
@@ -175,6 +189,125 @@ interface AnthropicUsage {
   output_tokens: number;
   /** Present when some output tokens were spent on thinking. */
   output_tokens_details?: { thinking_tokens: number };
+}
+
+/**
+ * Anthropic usage counts as reported, each absent when not reported: a stream's `message_start`
+ * and `message_delta` each carry some of them, cumulative, so a later count replaces an earlier
+ * one.
+ */
+interface AnthropicUsageCounts {
+  input?: number;
+  cacheRead?: number;
+  cacheWrite?: number;
+  output?: number;
+  thinking?: number;
+}
+
+/**
+ * The counts of an Anthropic `usage` value (see {@linkcode parseAnthropicMessagesUsage}), or
+ * `undefined` when there is none (lenient: when it is not an object).
+ */
+function readAnthropicUsageCounts(
+  raw: unknown,
+  field: string,
+  strictness: Strictness,
+): AnthropicUsageCounts | undefined {
+  const usage = optionalObject(raw, field, strictness);
+  if (usage === undefined) return undefined;
+  const count = (value: unknown, path: string) => optionalCount(value, path, strictness);
+  const detailsPath = at(field, "output_tokens_details");
+  const details = optionalObject(usage.output_tokens_details, detailsPath, strictness);
+  return defined({
+    input: count(usage.input_tokens, at(field, "input_tokens")),
+    cacheRead: count(usage.cache_read_input_tokens, at(field, "cache_read_input_tokens")),
+    cacheWrite: count(usage.cache_creation_input_tokens, at(field, "cache_creation_input_tokens")),
+    output: count(usage.output_tokens, at(field, "output_tokens")),
+    thinking: count(details?.thinking_tokens, at(detailsPath, "thinking_tokens")),
+  });
+}
+
+/** The normalized usage of Anthropic's counts: cache reads and writes added to the input. */
+function usageFromCounts(counts: AnthropicUsageCounts): Usage {
+  const cacheReadTokens = counts.cacheRead ?? 0;
+  const cacheWriteTokens = counts.cacheWrite ?? 0;
+  return createUsage({
+    inputTokens: (counts.input ?? 0) + cacheReadTokens + cacheWriteTokens,
+    outputTokens: counts.output ?? 0,
+    cacheReadTokens,
+    cacheWriteTokens,
+    reasoningTokens: counts.thinking ?? 0,
+  });
+}
+
+/**
+ * Normalizes an Anthropic `usage` object: `inputTokens` = `input_tokens` +
+ * `cache_read_input_tokens` + `cache_creation_input_tokens`, `reasoningTokens` from
+ * `output_tokens_details.thinking_tokens`. Absent or `null` usage and counts read as 0. The
+ * stream decoder reads the usage of `message_start` and `message_delta` the same way, but
+ * leniently (a count that is not a number reads as absent) and merged (later counts replace
+ * earlier ones).
+ *
+ * @param raw the `usage` value
+ * @param field its path, for errors
+ * @returns the normalized usage
+ * @throws {LlmConversionError} when the usage or a count has the wrong type
+ *
+ * @example
+ * ```ts
+ * import { parseAnthropicMessagesUsage } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * const usage = parseAnthropicMessagesUsage({
+ *   input_tokens: 50,
+ *   output_tokens: 30,
+ *   cache_creation_input_tokens: 100,
+ *   cache_read_input_tokens: 200,
+ * });
+ * assert.equal(usage.inputTokens, 350);
+ * assert.equal(usage.totalTokens, 380);
+ * ```
+ */
+export function parseAnthropicMessagesUsage(raw: unknown, field = "usage"): Usage {
+  return usageFromCounts(readAnthropicUsageCounts(raw, field, "strict") ?? {});
+}
+
+/**
+ * Writes a normalized usage as Anthropic's: cache counts subtracted from `input_tokens`;
+ * `output_tokens_details` only when reasoning tokens are known.
+ *
+ * @param usage the normalized usage
+ * @returns the Anthropic `usage` object
+ *
+ * @example
+ * ```ts
+ * import { createUsage, toAnthropicMessagesUsage } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(
+ *   toAnthropicMessagesUsage(
+ *     createUsage({ inputTokens: 30, outputTokens: 15, cacheReadTokens: 10 }),
+ *   ),
+ *   {
+ *     input_tokens: 20,
+ *     cache_creation_input_tokens: 0,
+ *     cache_read_input_tokens: 10,
+ *     output_tokens: 15,
+ *   },
+ * );
+ * ```
+ */
+export function toAnthropicMessagesUsage(usage: Usage): AnthropicUsage {
+  const written: AnthropicUsage = {
+    input_tokens: uncachedInput(usage.inputTokens, usage.cacheReadTokens, usage.cacheWriteTokens),
+    cache_creation_input_tokens: usage.cacheWriteTokens,
+    cache_read_input_tokens: usage.cacheReadTokens,
+    output_tokens: usage.outputTokens,
+  };
+  if (usage.reasoningTokens > 0) {
+    written.output_tokens_details = { thinking_tokens: usage.reasoningTokens };
+  }
+  return written;
 }
 
 /**
@@ -261,59 +394,6 @@ function anthropicErrorType(
   const types = Object.keys(ERROR_STATUS);
   return types.find((type) => ERROR_STATUS[type] === status) ??
     types.find((type) => errorKindFromStatus(ERROR_STATUS[type]!) === kind) ?? "api_error";
-}
-
-/**
- * Anthropic's `usage` for a normalized usage: cache counts subtracted from `input_tokens`;
- * `output_tokens_details` only when reasoning tokens are known.
- */
-function encodeAnthropicUsage(usage: Usage): AnthropicUsage {
-  const encoded: AnthropicUsage = {
-    input_tokens: Math.max(0, usage.inputTokens - usage.cacheReadTokens - usage.cacheWriteTokens),
-    cache_creation_input_tokens: usage.cacheWriteTokens,
-    cache_read_input_tokens: usage.cacheReadTokens,
-    output_tokens: usage.outputTokens,
-  };
-  if (usage.reasoningTokens > 0) {
-    encoded.output_tokens_details = { thinking_tokens: usage.reasoningTokens };
-  }
-  return encoded;
-}
-
-/** Anthropic usage counts seen so far; each is cumulative, so a later value replaces it. */
-interface UsageCounts {
-  input?: number;
-  cacheRead?: number;
-  cacheWrite?: number;
-  output?: number;
-  thinking?: number;
-}
-
-function mergeUsageCounts(counts: UsageCounts, usage: unknown): UsageCounts {
-  if (!isObject(usage)) return counts;
-  const { input_tokens, cache_read_input_tokens, cache_creation_input_tokens, output_tokens } =
-    usage;
-  if (isCount(input_tokens)) counts.input = input_tokens;
-  if (isCount(cache_read_input_tokens)) counts.cacheRead = cache_read_input_tokens;
-  if (isCount(cache_creation_input_tokens)) counts.cacheWrite = cache_creation_input_tokens;
-  if (isCount(output_tokens)) counts.output = output_tokens;
-  const details = usage.output_tokens_details;
-  if (isObject(details) && isCount(details.thinking_tokens)) {
-    counts.thinking = details.thinking_tokens;
-  }
-  return counts;
-}
-
-function usageFromCounts(counts: UsageCounts): Usage {
-  const cacheReadTokens = counts.cacheRead ?? 0;
-  const cacheWriteTokens = counts.cacheWrite ?? 0;
-  return createUsage({
-    inputTokens: (counts.input ?? 0) + cacheReadTokens + cacheWriteTokens,
-    outputTokens: counts.output ?? 0,
-    cacheReadTokens,
-    cacheWriteTokens,
-    reasoningTokens: counts.thinking ?? 0,
-  });
 }
 
 function optionalString(value: unknown): string | undefined {
@@ -444,7 +524,7 @@ export class AnthropicMessagesDecoder {
   readonly #model: string | undefined;
   #phase: "before_start" | "in_message" | "done" = "before_start";
   readonly #blocks = new Map<number, DecoderBlock>();
-  #counts: UsageCounts = {};
+  #counts: AnthropicUsageCounts = {};
   #deltaUsage = false;
   #stopReason: string | null = null;
   #stopSequence: string | undefined;
@@ -538,7 +618,7 @@ export class AnthropicMessagesDecoder {
       model: optionalString(message.model) || this.#model || "",
       role: "assistant",
     }];
-    this.#counts = mergeUsageCounts({}, message.usage);
+    this.#counts = readAnthropicUsageCounts(message.usage, "message.usage", "lenient") ?? {};
     const usage = usageFromCounts(this.#counts);
     // All zeros says nothing (encoders write zeros when usage comes only at the end).
     if (usage.totalTokens > 0 || usage.cacheReadTokens > 0 || usage.cacheWriteTokens > 0) {
@@ -554,8 +634,9 @@ export class AnthropicMessagesDecoder {
         if (typeof delta.stop_reason === "string") this.#stopReason = delta.stop_reason;
         if (typeof delta.stop_sequence === "string") this.#stopSequence = delta.stop_sequence;
       }
-      if (isObject(data.usage)) {
-        mergeUsageCounts(this.#counts, data.usage);
+      const counts = readAnthropicUsageCounts(data.usage, "usage", "lenient");
+      if (counts !== undefined) {
+        this.#counts = { ...this.#counts, ...counts };
         this.#deltaUsage = true;
       }
       return [];
@@ -1040,7 +1121,7 @@ export class AnthropicMessagesEncoder {
         content: [],
         stop_reason: null,
         stop_sequence: null,
-        usage: encodeAnthropicUsage(this.#usage ?? createUsage({})),
+        usage: toAnthropicMessagesUsage(this.#usage ?? createUsage({})),
       },
     }));
     this.#phase = "in_message";
@@ -1051,7 +1132,7 @@ export class AnthropicMessagesEncoder {
     out.push(
       sse("message_delta", {
         delta: { stop_reason: stop.reason, stop_sequence: stop.sequence },
-        usage: encodeAnthropicUsage(this.#usage ?? createUsage({})),
+        usage: toAnthropicMessagesUsage(this.#usage ?? createUsage({})),
       }),
       sse("message_stop", {}),
     );

@@ -1,8 +1,7 @@
 /**
  * Anthropic Messages request and response bodies ⇄ {@linkcode LlmRequest} /
- * {@linkcode LlmResponse}, plus the usage conversion shared with the streaming decoder and
- * encoder. Stop reasons use the one table of `anthropic_messages.ts`,
- * {@linkcode ANTHROPIC_MESSAGES_STOP_REASONS}.
+ * {@linkcode LlmResponse}. Stop reasons and usage are read and written as the streams do, with the
+ * functions of `anthropic_messages.ts`.
  *
  * Reading a request (`parseAnthropicMessagesRequest`):
  * - `system` (string or text blocks) is the system prompt; `role: "system"` messages stay in
@@ -50,10 +49,13 @@ import type {
 } from "./bodies.ts";
 import {
   type AnthropicStopReason,
+  type AnthropicUsage,
   parseAnthropicMessagesStopReason,
+  parseAnthropicMessagesUsage,
   toAnthropicMessagesStopReason,
+  toAnthropicMessagesUsage,
 } from "./anthropic_messages.ts";
-import { type Citation, createUsage, type Usage } from "./events.ts";
+import type { Citation } from "./events.ts";
 import {
   array,
   at,
@@ -71,7 +73,6 @@ import {
   refuseForeign,
   string,
   strings,
-  uncachedInput,
 } from "./_body_fields.ts";
 import { isObject, type JsonObject } from "./_json.ts";
 
@@ -246,88 +247,6 @@ export interface AnthropicMessagesRequestBody {
 
 /** The effort levels Anthropic Messages accepts. */
 export type AnthropicEffort = "low" | "medium" | "high" | "xhigh" | "max";
-
-/** Anthropic usage. `input_tokens` excludes cache reads and writes. */
-export interface AnthropicUsage {
-  /** Uncached input tokens. */
-  input_tokens: number;
-  /** Output tokens. */
-  output_tokens: number;
-  /** Input tokens written to the cache. */
-  cache_creation_input_tokens: number;
-  /** Input tokens read from the cache. */
-  cache_read_input_tokens: number;
-}
-
-/**
- * Normalizes an Anthropic `usage` object: `inputTokens` = `input_tokens` +
- * `cache_read_input_tokens` + `cache_creation_input_tokens`. Absent or `null` counts read as 0.
- *
- * @param raw the `usage` value
- * @param field its path, for errors
- * @returns the normalized usage
- *
- * @example
- * ```ts
- * import { parseAnthropicMessagesUsage } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * const usage = parseAnthropicMessagesUsage({
- *   input_tokens: 50,
- *   output_tokens: 30,
- *   cache_creation_input_tokens: 100,
- *   cache_read_input_tokens: 200,
- * });
- * assert.equal(usage.inputTokens, 350);
- * assert.equal(usage.totalTokens, 380);
- * ```
- */
-export function parseAnthropicMessagesUsage(raw: unknown, field = "usage"): Usage {
-  if (raw === undefined || raw === null) return createUsage({});
-  const o = object(raw, field);
-  const count = (key: string) => optional(o[key], at(field, key), number) ?? 0;
-  const cacheRead = count("cache_read_input_tokens");
-  const cacheWrite = count("cache_creation_input_tokens");
-  return createUsage({
-    inputTokens: count("input_tokens") + cacheRead + cacheWrite,
-    outputTokens: count("output_tokens"),
-    cacheReadTokens: cacheRead,
-    cacheWriteTokens: cacheWrite,
-  });
-}
-
-/**
- * Writes a normalized usage as Anthropic's (cache counts subtracted from `input_tokens`).
- *
- * @param usage the normalized usage
- * @returns the Anthropic `usage` object
- *
- * @example
- * ```ts
- * import { createUsage, toAnthropicMessagesUsage } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * assert.deepEqual(
- *   toAnthropicMessagesUsage(
- *     createUsage({ inputTokens: 30, outputTokens: 15, cacheReadTokens: 10 }),
- *   ),
- *   {
- *     input_tokens: 20,
- *     output_tokens: 15,
- *     cache_creation_input_tokens: 0,
- *     cache_read_input_tokens: 10,
- *   },
- * );
- * ```
- */
-export function toAnthropicMessagesUsage(usage: Usage): AnthropicUsage {
-  return {
-    input_tokens: uncachedInput(usage.inputTokens, usage.cacheReadTokens, usage.cacheWriteTokens),
-    output_tokens: usage.outputTokens,
-    cache_creation_input_tokens: usage.cacheWriteTokens,
-    cache_read_input_tokens: usage.cacheReadTokens,
-  };
-}
 
 const REQUEST_FIELDS = [
   "model",

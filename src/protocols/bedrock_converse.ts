@@ -18,6 +18,11 @@
  *
  * Text and reasoning blocks arrive without a `contentBlockStart`; `metadata` comes after
  * `messageStop`; every payload carries a `p` padding field of random length (ignored).
+ *
+ * The one stop-reason table, {@linkcode BEDROCK_CONVERSE_STOP_REASONS}, and the stop-reason and
+ * usage conversions are here, and the body converters (`bedrock_converse_bodies.ts`) use them:
+ * {@linkcode parseBedrockConverseStopReason}, {@linkcode toBedrockConverseStopReason},
+ * {@linkcode parseBedrockConverseUsage}, {@linkcode toBedrockConverseUsage}.
  * @module
  */
 
@@ -32,6 +37,13 @@ import {
   type Usage,
 } from "./events.ts";
 import { generatedMessageId, isObject, type JsonObject, lookup, protocolError } from "./_json.ts";
+import {
+  at,
+  optionalCount,
+  optionalObject,
+  type Strictness,
+  uncachedInput,
+} from "./_body_fields.ts";
 
 // ---------------------------------------------------------------------------------------------
 // The one place for Bedrock's stop reasons, exception types and usage, both directions.
@@ -273,8 +285,11 @@ function bedrockExceptionType(
   return EXCEPTION_FOR_KIND[error.kind] ?? DEFAULT_EXCEPTION;
 }
 
-/** Bedrock's `TokenUsage` (the `usage` of a `metadata` event or a Converse response). */
-export interface BedrockTokenUsage {
+/**
+ * Bedrock's `TokenUsage` (the `usage` of a `metadata` event or of a Converse response):
+ * `inputTokens` excludes cache reads and writes, `totalTokens` includes them.
+ */
+export interface BedrockUsage {
   /** Input tokens, cache reads and writes not included. */
   inputTokens: number;
   /** Output tokens. */
@@ -287,25 +302,42 @@ export interface BedrockTokenUsage {
   cacheWriteInputTokens?: number;
 }
 
-function count(value: unknown): number {
-  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : 0;
+/**
+ * The normalized usage of a Bedrock `usage` value (see {@linkcode parseBedrockConverseUsage}), or
+ * `undefined` when there is none (lenient: when it is not an object).
+ */
+function readBedrockUsage(raw: unknown, field: string, strictness: Strictness): Usage | undefined {
+  const usage = optionalObject(raw, field, strictness);
+  if (usage === undefined) return undefined;
+  const count = (key: string) => optionalCount(usage[key], at(field, key), strictness) ?? 0;
+  const cacheReadTokens = count("cacheReadInputTokens");
+  const cacheWriteTokens = count("cacheWriteInputTokens");
+  return createUsage({
+    inputTokens: count("inputTokens") + cacheReadTokens + cacheWriteTokens,
+    outputTokens: count("outputTokens"),
+    cacheReadTokens,
+    cacheWriteTokens,
+  });
 }
 
 /**
  * The normalized usage of a Bedrock `usage` object: `inputTokens` = `inputTokens` +
  * `cacheReadInputTokens` + `cacheWriteInputTokens`; Bedrock's `totalTokens` is not read (the
- * total is recomputed). Missing counts are 0.
+ * total is recomputed). Absent or `null` usage and counts read as 0. The stream decoder reads
+ * `metadata.usage` the same way, but leniently: a count that is not a number reads as 0 there.
  *
- * @param usage Bedrock's `usage` object
+ * @param raw Bedrock's `usage` value
+ * @param field its path, for errors
  * @returns the normalized usage
+ * @throws {LlmConversionError} when the usage or a count has the wrong type
  *
  * @example
  * ```ts
- * import { decodeBedrockUsage } from "@llmwire/llmwire";
+ * import { parseBedrockConverseUsage } from "@llmwire/llmwire";
  * import assert from "node:assert/strict";
  *
  * assert.deepEqual(
- *   decodeBedrockUsage({
+ *   parseBedrockConverseUsage({
  *     inputTokens: 4,
  *     outputTokens: 93,
  *     totalTokens: 1966,
@@ -321,18 +353,11 @@ function count(value: unknown): number {
  *     reasoningTokens: 0,
  *   },
  * );
+ * assert.throws(() => parseBedrockConverseUsage({ inputTokens: "4" }), /usage\.inputTokens/);
  * ```
  */
-export function decodeBedrockUsage(usage: unknown): Usage {
-  const fields = isObject(usage) ? usage : {};
-  const cacheReadTokens = count(fields.cacheReadInputTokens);
-  const cacheWriteTokens = count(fields.cacheWriteInputTokens);
-  return createUsage({
-    inputTokens: count(fields.inputTokens) + cacheReadTokens + cacheWriteTokens,
-    outputTokens: count(fields.outputTokens),
-    cacheReadTokens,
-    cacheWriteTokens,
-  });
+export function parseBedrockConverseUsage(raw: unknown, field = "usage"): Usage {
+  return readBedrockUsage(raw, field, "strict") ?? createUsage({});
 }
 
 /**
@@ -345,19 +370,19 @@ export function decodeBedrockUsage(usage: unknown): Usage {
  *
  * @example
  * ```ts
- * import { createUsage, encodeBedrockUsage } from "@llmwire/llmwire";
+ * import { createUsage, toBedrockConverseUsage } from "@llmwire/llmwire";
  * import assert from "node:assert/strict";
  *
  * assert.deepEqual(
- *   encodeBedrockUsage(createUsage({ inputTokens: 350, outputTokens: 30, cacheReadTokens: 200 })),
+ *   toBedrockConverseUsage(createUsage({ inputTokens: 350, outputTokens: 30, cacheReadTokens: 200 })),
  *   { inputTokens: 150, outputTokens: 30, totalTokens: 380, cacheReadInputTokens: 200 },
  * );
  * ```
  */
-export function encodeBedrockUsage(usage: Usage): BedrockTokenUsage {
+export function toBedrockConverseUsage(usage: Usage): BedrockUsage {
   const { cacheReadTokens, cacheWriteTokens } = usage;
-  const out: BedrockTokenUsage = {
-    inputTokens: Math.max(0, usage.inputTokens - cacheReadTokens - cacheWriteTokens),
+  const out: BedrockUsage = {
+    inputTokens: uncachedInput(usage.inputTokens, cacheReadTokens, cacheWriteTokens),
     outputTokens: usage.outputTokens,
     totalTokens: usage.inputTokens + usage.outputTokens,
   };
@@ -776,12 +801,13 @@ export class BedrockConverseDecoder {
   }
 
   #metadata(body: JsonObject, out: LlmEvent[]): void {
-    if (!isObject(body.usage)) return; // a metadata event with only a trace: nothing to report
+    const usage = readBedrockUsage(body.usage, "usage", "lenient");
+    if (usage === undefined) return; // a metadata event with only a trace: nothing to report
     if (!this.#started) this.#start(out);
     const latency = isObject(body.metrics) ? body.metrics.latencyMs : undefined;
     out.push({
       type: "usage",
-      usage: decodeBedrockUsage(body.usage),
+      usage,
       ...(typeof latency === "number" ? { latencyMs: latency } : {}),
     });
   }
@@ -1083,7 +1109,7 @@ export class BedrockConverseEncoder {
     }
     // No usage reported means unknown, not zero: write no metadata rather than invent counts.
     if (this.#usage === undefined) return [];
-    const body: JsonObject = { usage: encodeBedrockUsage(this.#usage) };
+    const body: JsonObject = { usage: toBedrockConverseUsage(this.#usage) };
     if (this.#latencyMs !== undefined) body.metrics = { latencyMs: this.#latencyMs };
     return [eventMessage("metadata", body)];
   }

@@ -1,8 +1,7 @@
 /**
  * Amazon Bedrock Converse request and response bodies (the JSON of `POST /model/<id>/converse`)
- * ⇄ {@linkcode LlmRequest} / {@linkcode LlmResponse}, plus the usage conversion shared with the
- * streaming decoder and encoder. Stop reasons use the one table of `bedrock_converse.ts`,
- * {@linkcode BEDROCK_CONVERSE_STOP_REASONS}.
+ * ⇄ {@linkcode LlmRequest} / {@linkcode LlmResponse}. Stop reasons and usage are read and written
+ * as the streams do, with the functions of `bedrock_converse.ts`.
  *
  * In JSON, Bedrock's bytes (`image.source.bytes`, `reasoningContent.redactedContent`) are base64
  * strings. The model id and the choice between `/converse` and `/converse-stream` live in the
@@ -53,10 +52,13 @@ import type {
 } from "./bodies.ts";
 import {
   type BedrockStopReason,
+  type BedrockUsage,
   parseBedrockConverseStopReason,
+  parseBedrockConverseUsage,
   toBedrockConverseStopReason,
+  toBedrockConverseUsage,
 } from "./bedrock_converse.ts";
-import { type Citation, createUsage, type Usage } from "./events.ts";
+import type { Citation } from "./events.ts";
 import {
   array,
   at,
@@ -74,7 +76,6 @@ import {
   refuseForeign,
   string,
   strings,
-  uncachedInput,
 } from "./_body_fields.ts";
 import { generatedMessageId, isObject, type JsonObject } from "./_json.ts";
 
@@ -185,85 +186,6 @@ export interface BedrockConverseRequestBody {
 
 /** The effort levels Bedrock Converse accepts. */
 export type BedrockEffort = "low" | "medium" | "high" | "xhigh" | "max";
-
-/** Bedrock usage: `inputTokens` excludes cache reads and writes; `totalTokens` includes them. */
-export interface BedrockUsage {
-  /** Uncached input tokens. */
-  inputTokens: number;
-  /** Output tokens. */
-  outputTokens: number;
-  /** All tokens, cached ones included. */
-  totalTokens: number;
-  /** Input tokens read from the cache. */
-  cacheReadInputTokens?: number;
-  /** Input tokens written to the cache. */
-  cacheWriteInputTokens?: number;
-}
-
-/**
- * Normalizes a Bedrock `usage` object: `inputTokens` = `inputTokens` + `cacheReadInputTokens` +
- * `cacheWriteInputTokens` (`totalTokens` is recomputed). Absent or `null` counts read as 0.
- *
- * @param raw the `usage` value
- * @param field its path, for errors
- * @returns the normalized usage
- *
- * @example
- * ```ts
- * import { parseBedrockConverseUsage } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * const usage = parseBedrockConverseUsage({
- *   inputTokens: 4,
- *   outputTokens: 200,
- *   totalTokens: 6437,
- *   cacheWriteInputTokens: 6233,
- * });
- * assert.equal(usage.inputTokens, 6237);
- * assert.equal(usage.totalTokens, 6437);
- * ```
- */
-export function parseBedrockConverseUsage(raw: unknown, field = "usage"): Usage {
-  if (raw === undefined || raw === null) return createUsage({});
-  const o = object(raw, field);
-  const count = (key: string) => optional(o[key], at(field, key), number) ?? 0;
-  const cacheRead = count("cacheReadInputTokens");
-  const cacheWrite = count("cacheWriteInputTokens");
-  return createUsage({
-    inputTokens: count("inputTokens") + cacheRead + cacheWrite,
-    outputTokens: count("outputTokens"),
-    cacheReadTokens: cacheRead,
-    cacheWriteTokens: cacheWrite,
-  });
-}
-
-/**
- * Writes a normalized usage as Bedrock's (cache counts subtracted from `inputTokens`, written
- * only when non-zero).
- *
- * @param usage the normalized usage
- * @returns the Bedrock `usage` object
- *
- * @example
- * ```ts
- * import { createUsage, toBedrockConverseUsage } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * assert.deepEqual(
- *   toBedrockConverseUsage(createUsage({ inputTokens: 350, outputTokens: 30, cacheReadTokens: 200 })),
- *   { inputTokens: 150, outputTokens: 30, totalTokens: 380, cacheReadInputTokens: 200 },
- * );
- * ```
- */
-export function toBedrockConverseUsage(usage: Usage): BedrockUsage {
-  return {
-    inputTokens: uncachedInput(usage.inputTokens, usage.cacheReadTokens, usage.cacheWriteTokens),
-    outputTokens: usage.outputTokens,
-    totalTokens: usage.inputTokens + usage.outputTokens,
-    ...(usage.cacheReadTokens > 0 ? { cacheReadInputTokens: usage.cacheReadTokens } : {}),
-    ...(usage.cacheWriteTokens > 0 ? { cacheWriteInputTokens: usage.cacheWriteTokens } : {}),
-  };
-}
 
 const REQUEST_FIELDS = [
   "modelId",

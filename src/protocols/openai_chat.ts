@@ -11,6 +11,10 @@
  *   that the official SDKs read (feed them to `SseEncoderStream`).
  * - The error conversions both directions, also for non-streaming error bodies:
  *   {@linkcode parseOpenAIChatError}, {@linkcode toOpenAIChatError}.
+ * - The one finish-reason table, {@linkcode OPENAI_CHAT_FINISH_REASONS}, and the finish-reason and
+ *   usage conversions, which the body converters (`openai_chat_bodies.ts`) use too:
+ *   {@linkcode parseOpenAIChatFinishReason}, {@linkcode toOpenAIChatFinishReason},
+ *   {@linkcode parseOpenAIChatUsage}, {@linkcode toOpenAIChatUsage}.
  *
  * Block indices: OpenAI has no content blocks, so the decoder numbers them in order of first
  * appearance (reasoning, text, each tool call). A text or reasoning block is closed as soon as a
@@ -40,6 +44,7 @@ import {
   nonEmpty,
   protocolError,
 } from "./_json.ts";
+import { at, optionalCount, optionalObject, type Strictness } from "./_body_fields.ts";
 
 // ---------------------------------------------------------------------------------------------
 // The one place for OpenAI's stop reasons and error types, both directions.
@@ -199,44 +204,121 @@ const ANTHROPIC_EVENT_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 // ---------------------------------------------------------------------------------------------
-// Usage (private: the streams read it leniently; `openai_chat_bodies.ts` has the strict,
-// exported reader for response bodies).
+// Usage, both directions (also for response bodies).
+
+/** Chat Completions usage. `prompt_tokens` includes cached tokens. */
+export interface OpenAIChatUsage {
+  /** All input tokens. */
+  prompt_tokens: number;
+  /** All output tokens. */
+  completion_tokens: number;
+  /** Their sum. */
+  total_tokens: number;
+  /** Input details. */
+  prompt_tokens_details?: { cached_tokens?: number; cache_write_tokens?: number };
+  /** Output details. */
+  completion_tokens_details?: { reasoning_tokens?: number };
+}
 
 /**
- * An OpenAI `usage` value → normalized usage, or `undefined` when it is not an object (`null`).
- * `prompt_tokens` already counts cached tokens; cache reads come from
- * `prompt_tokens_details.cached_tokens` (DeepSeek: `prompt_cache_hit_tokens`), cache writes from
- * `prompt_tokens_details.cache_write_tokens` (OpenRouter) or `cache_creation_input_tokens`.
+ * The normalized usage of an OpenAI `usage` value (see {@linkcode parseOpenAIChatUsage}), or
+ * `undefined` when there is none (`usage: null`; lenient: when it is not an object).
  */
-function readUsage(usage: unknown): Usage | undefined {
-  if (!isObject(usage)) return undefined;
-  const prompt = isObject(usage.prompt_tokens_details) ? usage.prompt_tokens_details : {};
-  const completion = isObject(usage.completion_tokens_details)
-    ? usage.completion_tokens_details
-    : {};
-  const inputTokens = count(usage.prompt_tokens) ?? 0;
-  const total = count(usage.total_tokens);
-  const outputTokens = count(usage.completion_tokens) ??
-    (total !== undefined ? Math.max(0, total - inputTokens) : 0);
+function readOpenAIChatUsage(
+  raw: unknown,
+  field: string,
+  strictness: Strictness,
+): Usage | undefined {
+  const usage = optionalObject(raw, field, strictness);
+  if (usage === undefined) return undefined;
+  const count = (value: unknown, path: string) => optionalCount(value, path, strictness);
+  const promptPath = at(field, "prompt_tokens_details");
+  const completionPath = at(field, "completion_tokens_details");
+  const prompt = optionalObject(usage.prompt_tokens_details, promptPath, strictness) ?? {};
+  const completion = optionalObject(usage.completion_tokens_details, completionPath, strictness) ??
+    {};
+  const inputTokens = count(usage.prompt_tokens, at(field, "prompt_tokens")) ?? 0;
+  const total = count(usage.total_tokens, at(field, "total_tokens"));
   return createUsage({
     inputTokens,
-    outputTokens,
-    cacheReadTokens: count(prompt.cached_tokens) ?? count(usage.prompt_cache_hit_tokens) ?? 0,
-    cacheWriteTokens: count(prompt.cache_write_tokens) ??
-      count(prompt.cache_creation_input_tokens) ?? count(usage.cache_creation_input_tokens) ?? 0,
-    reasoningTokens: count(completion.reasoning_tokens) ?? 0,
+    outputTokens: count(usage.completion_tokens, at(field, "completion_tokens")) ??
+      (total !== undefined ? Math.max(0, total - inputTokens) : 0),
+    cacheReadTokens: count(prompt.cached_tokens, at(promptPath, "cached_tokens")) ??
+      count(usage.prompt_cache_hit_tokens, at(field, "prompt_cache_hit_tokens")) ?? 0,
+    cacheWriteTokens: count(prompt.cache_write_tokens, at(promptPath, "cache_write_tokens")) ??
+      count(prompt.cache_creation_input_tokens, at(promptPath, "cache_creation_input_tokens")) ??
+      count(usage.cache_creation_input_tokens, at(field, "cache_creation_input_tokens")) ?? 0,
+    reasoningTokens: count(completion.reasoning_tokens, at(completionPath, "reasoning_tokens")) ??
+      0,
   });
 }
 
-/** Normalized usage → OpenAI `usage`; cache writes (no OpenAI field) as OpenRouter writes them. */
-function writeUsage(usage: Usage): JsonObject {
-  const promptDetails: Record<string, number> = { cached_tokens: usage.cacheReadTokens };
-  if (usage.cacheWriteTokens > 0) promptDetails.cache_write_tokens = usage.cacheWriteTokens;
+/**
+ * Normalizes an OpenAI `usage` object: `prompt_tokens` as is (it already counts cached tokens),
+ * `completion_tokens` (else `total_tokens - prompt_tokens`), `cacheReadTokens` from
+ * `prompt_tokens_details.cached_tokens` (DeepSeek: `prompt_cache_hit_tokens`),
+ * `cacheWriteTokens` from `prompt_tokens_details.cache_write_tokens` (OpenRouter; or
+ * `cache_creation_input_tokens`, in the details or beside them, as some compatible servers send
+ * it), `reasoningTokens` from `completion_tokens_details.reasoning_tokens`. `null` or absent
+ * usage (and absent counts) read as 0. The stream decoder reads chunk usage the same way, but
+ * leniently: a count that is not a number reads as absent there.
+ *
+ * @param raw the `usage` value of a response or chunk
+ * @param field its path, for errors
+ * @returns the normalized usage
+ * @throws {LlmConversionError} when the usage, its details or a count have the wrong type
+ *
+ * @example
+ * ```ts
+ * import { parseOpenAIChatUsage } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * const usage = parseOpenAIChatUsage({
+ *   prompt_tokens: 30,
+ *   completion_tokens: 15,
+ *   total_tokens: 45,
+ *   prompt_tokens_details: { cached_tokens: 10 },
+ * });
+ * assert.equal(usage.inputTokens, 30);
+ * assert.equal(usage.cacheReadTokens, 10);
+ * assert.equal(usage.totalTokens, 45);
+ * // DeepSeek names its cache reads differently:
+ * assert.equal(parseOpenAIChatUsage({ prompt_tokens: 9, prompt_cache_hit_tokens: 4 }).cacheReadTokens, 4);
+ * ```
+ */
+export function parseOpenAIChatUsage(raw: unknown, field = "usage"): Usage {
+  return readOpenAIChatUsage(raw, field, "strict") ?? createUsage({});
+}
+
+/**
+ * Writes a normalized usage as OpenAI's (`prompt_tokens` = all input tokens; the cache and
+ * reasoning details always present, `cache_write_tokens` only when non-zero: OpenAI has no
+ * field for cache writes, this is OpenRouter's).
+ *
+ * @param usage the normalized usage
+ * @returns the OpenAI `usage` object
+ *
+ * @example
+ * ```ts
+ * import { createUsage, toOpenAIChatUsage } from "@llmwire/llmwire";
+ * import assert from "node:assert/strict";
+ *
+ * const usage = toOpenAIChatUsage(
+ *   createUsage({ inputTokens: 350, outputTokens: 30, cacheReadTokens: 200 }),
+ * );
+ * assert.equal(usage.prompt_tokens, 350);
+ * assert.equal(usage.prompt_tokens_details?.cached_tokens, 200);
+ * ```
+ */
+export function toOpenAIChatUsage(usage: Usage): OpenAIChatUsage {
   return {
     prompt_tokens: usage.inputTokens,
     completion_tokens: usage.outputTokens,
-    total_tokens: usage.totalTokens,
-    prompt_tokens_details: promptDetails,
+    total_tokens: usage.inputTokens + usage.outputTokens,
+    prompt_tokens_details: {
+      cached_tokens: usage.cacheReadTokens,
+      ...(usage.cacheWriteTokens > 0 ? { cache_write_tokens: usage.cacheWriteTokens } : {}),
+    },
     completion_tokens_details: { reasoning_tokens: usage.reasoningTokens },
   };
 }
@@ -548,7 +630,7 @@ export class OpenAIChatDecoder {
     const choice = Array.isArray(choices)
       ? choices.find((c): c is JsonObject => isObject(c) && (c.index ?? 0) === 0)
       : undefined;
-    const usage = readUsage(json.usage);
+    const usage = readOpenAIChatUsage(json.usage, "usage", "lenient");
     if (!this.#started && (choice !== undefined || usage !== undefined)) {
       this.#started = true;
       out.push({
@@ -1027,7 +1109,7 @@ export class OpenAIChatEncoder {
     }
     const out: SseEvent[] = [];
     if (this.#options.includeUsage === true && this.#usage !== undefined) {
-      out.push(this.#chunk([], writeUsage(this.#usage)));
+      out.push(this.#chunk([], toOpenAIChatUsage(this.#usage)));
     }
     out.push({ data: "[DONE]" });
     return out;
@@ -1045,7 +1127,7 @@ export class OpenAIChatEncoder {
     return this.#chunk([{ index: 0, delta, logprobs: null, finish_reason: null }]);
   }
 
-  #chunk(choices: unknown[], usage?: JsonObject): SseEvent {
+  #chunk(choices: unknown[], usage?: OpenAIChatUsage): SseEvent {
     const chunk: JsonObject = {
       id: this.#id,
       object: "chat.completion.chunk",
@@ -1137,10 +1219,6 @@ export class OpenAIChatEncoderStream extends TransformStream<LlmEvent, SseEvent>
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-function count(value: unknown): number | undefined {
-  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : undefined;
-}
 
 /** A number (or numeric string) that is an HTTP error status. */
 function httpStatus(value: unknown): number | undefined {

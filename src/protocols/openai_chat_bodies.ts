@@ -1,8 +1,7 @@
 /**
  * OpenAI Chat Completions request and response bodies ⇄ {@linkcode LlmRequest} /
- * {@linkcode LlmResponse}, plus the usage conversion shared with the streaming decoder and
- * encoder. Stop reasons use the one table of `openai_chat.ts`,
- * {@linkcode OPENAI_CHAT_FINISH_REASONS}.
+ * {@linkcode LlmResponse}. Finish reasons and usage are read and written as the streams do, with
+ * the functions of `openai_chat.ts`.
  *
  * Reading a request (`parseOpenAIChatRequest`):
  * - Leading `system` and `developer` messages become the system prompt (one part per message, or
@@ -50,11 +49,14 @@ import type {
   LlmToolChoice,
   LlmToolResultPart,
 } from "./bodies.ts";
-import { type Citation, createUsage, type Usage } from "./events.ts";
+import type { Citation } from "./events.ts";
 import {
   type OpenAIChatFinishReason,
+  type OpenAIChatUsage,
   parseOpenAIChatFinishReason,
+  parseOpenAIChatUsage,
   toOpenAIChatFinishReason,
+  toOpenAIChatUsage,
 } from "./openai_chat.ts";
 import {
   array,
@@ -229,105 +231,6 @@ export interface OpenAIChatRequestBody {
   stream_options?: { include_usage?: boolean };
   /** End-user id. */
   user?: string;
-}
-
-/** Chat Completions usage. `prompt_tokens` includes cached tokens. */
-export interface OpenAIChatUsage {
-  /** All input tokens. */
-  prompt_tokens: number;
-  /** All output tokens. */
-  completion_tokens: number;
-  /** Their sum. */
-  total_tokens: number;
-  /** Input details. */
-  prompt_tokens_details?: { cached_tokens?: number; cache_write_tokens?: number };
-  /** Output details. */
-  completion_tokens_details?: { reasoning_tokens?: number };
-}
-
-/**
- * Normalizes an OpenAI `usage` object: `prompt_tokens` as is (it already counts cached tokens),
- * `cacheReadTokens` from `prompt_tokens_details.cached_tokens`, `cacheWriteTokens` from
- * `prompt_tokens_details.cache_write_tokens` (or `cache_creation_input_tokens`, which some
- * compatible servers send), `reasoningTokens` from `completion_tokens_details.reasoning_tokens`.
- * `null` or absent usage (and absent counts) read as 0.
- *
- * @param raw the `usage` value of a response or chunk
- * @param field its path, for errors
- * @returns the normalized usage
- *
- * @example
- * ```ts
- * import { parseOpenAIChatUsage } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * const usage = parseOpenAIChatUsage({
- *   prompt_tokens: 30,
- *   completion_tokens: 15,
- *   total_tokens: 45,
- *   prompt_tokens_details: { cached_tokens: 10 },
- * });
- * assert.equal(usage.inputTokens, 30);
- * assert.equal(usage.cacheReadTokens, 10);
- * assert.equal(usage.totalTokens, 45);
- * ```
- */
-export function parseOpenAIChatUsage(raw: unknown, field = "usage"): Usage {
-  if (raw === undefined || raw === null) return createUsage({});
-  const o = object(raw, field);
-  const count = (value: unknown, path: string) => optional(value, path, number) ?? 0;
-  const prompt = optional(o.prompt_tokens_details, at(field, "prompt_tokens_details"), object);
-  const completion = optional(
-    o.completion_tokens_details,
-    at(field, "completion_tokens_details"),
-    object,
-  );
-  const promptPath = at(field, "prompt_tokens_details");
-  return createUsage({
-    inputTokens: count(o.prompt_tokens, at(field, "prompt_tokens")),
-    outputTokens: count(o.completion_tokens, at(field, "completion_tokens")),
-    cacheReadTokens: count(prompt?.cached_tokens, at(promptPath, "cached_tokens")),
-    cacheWriteTokens: count(
-      prompt?.cache_write_tokens ?? prompt?.cache_creation_input_tokens,
-      at(promptPath, "cache_write_tokens"),
-    ),
-    reasoningTokens: count(
-      completion?.reasoning_tokens,
-      at(at(field, "completion_tokens_details"), "reasoning_tokens"),
-    ),
-  });
-}
-
-/**
- * Writes a normalized usage as OpenAI's (`prompt_tokens` = all input tokens; the cache and
- * reasoning details always present, `cache_write_tokens` only when non-zero).
- *
- * @param usage the normalized usage
- * @returns the OpenAI `usage` object
- *
- * @example
- * ```ts
- * import { createUsage, toOpenAIChatUsage } from "@llmwire/llmwire";
- * import assert from "node:assert/strict";
- *
- * const usage = toOpenAIChatUsage(
- *   createUsage({ inputTokens: 350, outputTokens: 30, cacheReadTokens: 200 }),
- * );
- * assert.equal(usage.prompt_tokens, 350);
- * assert.equal(usage.prompt_tokens_details?.cached_tokens, 200);
- * ```
- */
-export function toOpenAIChatUsage(usage: Usage): OpenAIChatUsage {
-  return {
-    prompt_tokens: usage.inputTokens,
-    completion_tokens: usage.outputTokens,
-    total_tokens: usage.inputTokens + usage.outputTokens,
-    prompt_tokens_details: {
-      cached_tokens: usage.cacheReadTokens,
-      ...(usage.cacheWriteTokens > 0 ? { cache_write_tokens: usage.cacheWriteTokens } : {}),
-    },
-    completion_tokens_details: { reasoning_tokens: usage.reasoningTokens },
-  };
 }
 
 const REQUEST_FIELDS = [
