@@ -497,7 +497,7 @@ Deno.test("gateway subprocess: startup line, streams in two protocols, SIGTERM w
   }
 });
 
-Deno.test("gateway subprocess: --help, an unknown flag, a bad configuration file", async () => {
+Deno.test("gateway subprocess: --help, an unknown flag, a port in use, a bad configuration file", async () => {
   const help = await runGateway(["--help"]).exited;
   assert.equal(help.code, 0);
   assert.equal(help.stdout, `${GATEWAY_USAGE}\n`);
@@ -507,6 +507,19 @@ Deno.test("gateway subprocess: --help, an unknown flag, a bad configuration file
   assert.equal(unknown.stdout, "");
   assert.ok(unknown.stderr.startsWith("error: unknown flag --prot\n\nllmwire gateway"));
   assert.ok(unknown.stderr.includes("--config <file>"));
+
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const busy = await runGateway(["--port", String(taken.addr.port)]).exited;
+    assert.equal(busy.code, 1);
+    assert.equal(busy.stdout, "");
+    assert.ok(
+      busy.stderr.startsWith(`error: cannot listen on 127.0.0.1:${taken.addr.port}: `),
+      busy.stderr,
+    );
+  } finally {
+    taken.close();
+  }
 
   await withFile(
     JSON.stringify({

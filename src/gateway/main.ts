@@ -367,7 +367,8 @@ export function startupLine(addr: Deno.NetAddr, models: Iterable<string>): strin
  * Runs the gateway command line: parses `args`, loads the configuration, serves until SIGINT or
  * SIGTERM, then shuts down gracefully (a second signal ends what is in flight at once). Prints
  * the startup line and one JSON line per request on stdout; errors on stderr. A bad command line
- * sets exit code 2, a bad configuration exit code 1; `--help` prints {@linkcode GATEWAY_USAGE}.
+ * sets exit code 2, a bad configuration or an address it cannot listen on exit code 1; `--help`
+ * prints {@linkcode GATEWAY_USAGE}.
  *
  * @param args the command-line arguments (`Deno.args`)
  * @returns when the gateway has shut down (or at once after `--help` or an error)
@@ -416,13 +417,22 @@ export async function main(args: string[]): Promise<void> {
     : ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
   try {
-    served = serveGateway({
-      gateway,
-      port: parsed.port,
-      host: parsed.host,
-      signal: controller.signal,
-      onListen: (addr) => console.log(startupLine(addr, config.models.keys())),
-    });
+    try {
+      served = serveGateway({
+        gateway,
+        port: parsed.port,
+        host: parsed.host,
+        signal: controller.signal,
+        onListen: (addr) => console.log(startupLine(addr, config.models.keys())),
+      });
+    } catch (error) {
+      // Port in use, no permission, unknown host: say so in one line.
+      const why = error instanceof Error ? error.message : String(error);
+      console.error(`error: cannot listen on ${parsed.host}:${parsed.port}: ${why}`);
+      Deno.exitCode = 1;
+      await gateway.close();
+      return;
+    }
     await served.finished;
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
