@@ -11,6 +11,7 @@ import {
   LlmConversionError,
   type LlmProtocol,
   type LlmProviderFields,
+  type LlmRequest,
 } from "./bodies.ts";
 import { isCount, isObject, type JsonObject } from "./_json.ts";
 
@@ -238,6 +239,26 @@ export function refuseForeign(
       `${what} from ${PROTOCOL_NAMES[protocol]} has no equivalent in ${PROTOCOL_NAMES[target]}`,
     );
   }
+}
+
+/**
+ * Keeps what the parser of a `protocol` request body did not normalize as the request's provider
+ * fields: `partial` (what remains of fields read in part, say a `thinking` of another shape),
+ * then every top-level field outside `known`. Written back to the same protocol; other protocols
+ * drop or refuse them (see {@linkcode providerFieldsFor}).
+ */
+export function keepProviderFields(
+  request: LlmRequest,
+  protocol: LlmProtocol,
+  body: JsonObject,
+  known: readonly string[],
+  partial: JsonObject,
+): void {
+  const fields: JsonObject = { ...partial };
+  for (const [key, value] of Object.entries(body)) {
+    if (!known.includes(key) && value !== undefined) fields[key] = value;
+  }
+  if (Object.keys(fields).length > 0) request.providerFields = { protocol, fields };
 }
 
 /**

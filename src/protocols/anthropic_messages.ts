@@ -35,6 +35,7 @@ import {
   lookup,
   protocolError,
 } from "./_json.ts";
+import { pushTransformer } from "./_push_transformer.ts";
 import {
   at,
   defined,
@@ -901,14 +902,7 @@ export class AnthropicMessagesDecoderStream extends TransformStream<SseEvent, Ll
    */
   constructor(options: AnthropicMessagesDecoderOptions = {}) {
     const decoder = new AnthropicMessagesDecoder(options);
-    super({
-      transform(event, controller) {
-        for (const out of decoder.push(event)) controller.enqueue(out);
-      },
-      flush(controller) {
-        for (const out of decoder.end()) controller.enqueue(out);
-      },
-    });
+    super(pushTransformer(decoder));
   }
 }
 
@@ -1330,13 +1324,6 @@ export class AnthropicMessagesEncoderStream extends TransformStream<LlmEvent, Ss
    */
   constructor(options: AnthropicMessagesEncoderOptions = {}) {
     const encoder = new AnthropicMessagesEncoder(options);
-    super({
-      transform(event, controller) {
-        for (const out of encoder.push(event)) controller.enqueue(out);
-      },
-      flush(controller) {
-        for (const out of encoder.end()) controller.enqueue(out);
-      },
-    });
+    super(pushTransformer(encoder));
   }
 }

@@ -64,6 +64,7 @@ import {
   defined,
   describe,
   fail,
+  keepProviderFields,
   number,
   object,
   onlyKeys,
@@ -520,12 +521,7 @@ export function parseAnthropicMessagesRequest(body: unknown): LlmRequest {
     const user = optional(metadata.user_id, "metadata.user_id", string);
     if (user !== undefined) request.userId = user;
   }
-  for (const [key, value] of Object.entries(o)) {
-    if (!REQUEST_FIELDS.includes(key) && value !== undefined) providerFields[key] = value;
-  }
-  if (Object.keys(providerFields).length > 0) {
-    request.providerFields = { protocol: "anthropic", fields: providerFields };
-  }
+  keepProviderFields(request, "anthropic", o, REQUEST_FIELDS, providerFields);
   return request;
 }
 

@@ -37,6 +37,7 @@ import {
   type Usage,
 } from "./events.ts";
 import { generatedMessageId, isObject, type JsonObject, lookup, protocolError } from "./_json.ts";
+import { pushTransformer } from "./_push_transformer.ts";
 import {
   at,
   optionalCount,
@@ -886,15 +887,7 @@ export class BedrockConverseDecoderStream extends TransformStream<EventStreamMes
    */
   constructor(options: BedrockConverseDecoderOptions = {}) {
     const decoder = new BedrockConverseDecoder(options);
-    super({
-      transform(message, controller) {
-        const events = decoder.push(message);
-        for (let i = 0; i < events.length; i++) controller.enqueue(events[i]!);
-      },
-      flush(controller) {
-        for (const event of decoder.end()) controller.enqueue(event);
-      },
-    });
+    super(pushTransformer(decoder));
   }
 }
 
@@ -1233,13 +1226,6 @@ export class BedrockConverseEncoderStream extends TransformStream<LlmEvent, Even
   /** Creates an encoder stream. */
   constructor() {
     const encoder = new BedrockConverseEncoder();
-    super({
-      transform(event, controller) {
-        for (const message of encoder.push(event)) controller.enqueue(message);
-      },
-      flush(controller) {
-        for (const message of encoder.end()) controller.enqueue(message);
-      },
-    });
+    super(pushTransformer(encoder));
   }
 }

@@ -68,6 +68,7 @@ import {
   claudeEffort,
   defined,
   fail,
+  keepProviderFields,
   number,
   object,
   onlyKeys,
@@ -531,12 +532,7 @@ export function parseBedrockConverseRequest(
     if (Object.keys(rest).length > 0) providerFields.outputConfig = rest;
   }
   if (Object.keys(reasoning).length > 0) request.reasoning = reasoning;
-  for (const [key, value] of Object.entries(o)) {
-    if (!REQUEST_FIELDS.includes(key) && value !== undefined) providerFields[key] = value;
-  }
-  if (Object.keys(providerFields).length > 0) {
-    request.providerFields = { protocol: "bedrock", fields: providerFields };
-  }
+  keepProviderFields(request, "bedrock", o, REQUEST_FIELDS, providerFields);
   return request;
 }
 

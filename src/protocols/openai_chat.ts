@@ -44,6 +44,7 @@ import {
   nonEmpty,
   protocolError,
 } from "./_json.ts";
+import { pushTransformer } from "./_push_transformer.ts";
 import { at, optionalCount, optionalObject, type Strictness } from "./_body_fields.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -864,14 +865,7 @@ export class OpenAIChatDecoderStream extends TransformStream<SseEvent, LlmEvent>
    */
   constructor(options: OpenAIChatDecoderOptions = {}) {
     const decoder = new OpenAIChatDecoder(options);
-    super({
-      transform(event, controller) {
-        for (const out of decoder.push(event)) controller.enqueue(out);
-      },
-      flush(controller) {
-        for (const out of decoder.end()) controller.enqueue(out);
-      },
-    });
+    super(pushTransformer(decoder));
     this.#decoder = decoder;
   }
 
@@ -1200,14 +1194,7 @@ export class OpenAIChatEncoderStream extends TransformStream<LlmEvent, SseEvent>
    */
   constructor(options: OpenAIChatEncoderOptions = {}) {
     const encoder = new OpenAIChatEncoder(options);
-    super({
-      transform(event, controller) {
-        for (const out of encoder.push(event)) controller.enqueue(out);
-      },
-      flush(controller) {
-        for (const out of encoder.end()) controller.enqueue(out);
-      },
-    });
+    super(pushTransformer(encoder));
     this.#encoder = encoder;
   }
 

@@ -65,6 +65,7 @@ import {
   defined,
   describe,
   fail,
+  keepProviderFields,
   number,
   object,
   onlyKeys,
@@ -523,12 +524,7 @@ export function parseOpenAIChatRequest(body: unknown): LlmRequest {
   }
   const user = optional(o.user, "user", string);
   if (user !== undefined) request.userId = user;
-  for (const [key, value] of Object.entries(o)) {
-    if (!REQUEST_FIELDS.includes(key) && value !== undefined) providerFields[key] = value;
-  }
-  if (Object.keys(providerFields).length > 0) {
-    request.providerFields = { protocol: "openai", fields: providerFields };
-  }
+  keepProviderFields(request, "openai", o, REQUEST_FIELDS, providerFields);
   return request;
 }
 
