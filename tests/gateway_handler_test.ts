@@ -440,3 +440,40 @@ Deno.test("bedrockUrl: escaped segments, and dot-only model ids refused", () => 
     assert.throws(() => bedrockUrl("http://127.0.0.1:9", id, false), TypeError, id);
   }
 });
+
+Deno.test("gateway: failover to the next instance when one is unreachable or failing", async () => {
+  const listener = Deno.listen({ port: 0, hostname: "127.0.0.1" });
+  const closedPort = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  await using overloaded = upstreamServer(() =>
+    Response.json({ type: "error", error: { type: "overloaded_error", message: "Overloaded" } }, {
+      status: 529,
+    })
+  );
+  await using gw = gatewayServer({
+    models: {
+      m: {
+        instances: [
+          { type: "openai-compatible", baseUrl: `http://127.0.0.1:${closedPort}/v1` },
+          { type: "anthropic", apiKey: "sk-ant-x", baseUrl: overloaded.url },
+          { type: "mock", protocol: "bedrock", firstTokenDelayMs: 0, tokenDelayMs: 0 },
+        ],
+      },
+      last: { instances: [{ type: "anthropic", apiKey: "sk-ant-x", baseUrl: overloaded.url }] },
+    },
+  });
+  const { path, body } = clientRequest("openai", "m", true);
+  const response = await fetch(gw.url + path, { method: "POST", body: JSON.stringify(body) });
+  assert.equal(response.status, 200);
+  assert.equal(textOf(await clientEvents("openai", response)), REPLY);
+  assert.equal(overloaded.requests.length, 1);
+  const log = gw.logs()[0];
+  assert.deepEqual([log.attempts, log.provider, log.status], [3, "mock", 200]);
+  // The last instance's error is the answer.
+  const failing = await fetch(`${gw.url}/v1/messages`, {
+    method: "POST",
+    body: JSON.stringify(clientRequest("anthropic", "last", false).body),
+  });
+  assert.equal(failing.status, 529);
+  assert.equal((await failing.json()).error.type, "overloaded_error");
+});

@@ -513,8 +513,15 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     body: Uint8Array,
     stream: boolean,
     fail: (error: LlmErrorEvent, abortReason?: string) => Response,
+    attempt = 0,
   ): Promise<Response> {
-    const instance = model.instances[0]!;
+    const instance = model.instances[attempt]!;
+    log.line.attempts = attempt + 1;
+    /** The next instance, when there is one: failover for unreachable or failing upstreams. */
+    const next = attempt + 1 < model.instances.length
+      ? () =>
+        callUpstream(request, route, log, client, model, json, body, stream, fail, attempt + 1)
+      : undefined;
     const upstream = upstreamOf(instance);
     const target = ADAPTERS[upstream.protocol];
     const upstreamModel = instance.options.model ?? model.alias;
@@ -612,6 +619,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       response = await upstream.fetch(new Request(signed, { signal: controller.signal }));
     } catch (error) {
       clearTimeout(connectTimer);
+      if (next !== undefined && (cut === undefined || cut.reason === "connect_timeout")) {
+        done();
+        return await next();
+      }
       if (cut !== undefined) return failCut();
       done();
       return fail(
@@ -671,6 +682,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
 
     // An upstream error before any byte: the same status; the body as is, or converted.
     if (!response.ok) {
+      if (next !== undefined && (response.status >= 500 || response.status === 429)) {
+        await response.body?.cancel().catch(() => {});
+        done();
+        return await next();
+      }
       const bytes = await readAll();
       if (bytes === undefined) return failCut();
       done();

@@ -19,6 +19,8 @@ export interface RequestLogLine {
   model: string | null;
   /** The model id sent upstream. */
   upstream_model: string | null;
+  /** Instances tried: more than 1 when the first ones failed before answering (failover). */
+  attempts: number;
   /** The HTTP status sent to the client (499: the client went away before the response). */
   status: number;
   /** Whether the response was a stream. */
@@ -61,6 +63,7 @@ export class RequestLog {
       provider: null,
       model: null,
       upstream_model: null,
+      attempts: 0,
       status: 0,
       stream: false,
       ttft_ms: null,
