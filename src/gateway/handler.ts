@@ -1007,6 +1007,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
             }
             if (out.length > 0) return;
           }
+        } catch {
+          // The client cancelled while the upstream was read: nothing more to send.
+          finishStream();
         } finally {
           pulling = false;
         }
