@@ -37,6 +37,15 @@ export function generatedMessageId(): string {
   return generatedId("msg_");
 }
 
+/**
+ * A short, single-line excerpt of untrusted data for an error message: runs of white space as
+ * one space, at most `max` characters (then `…`), quoted as a JSON string.
+ */
+export function excerpt(text: string, max = 80): string {
+  const flat = text.replace(/\s+/g, " ");
+  return JSON.stringify(flat.length > max ? `${flat.slice(0, max)}…` : flat);
+}
+
 /** The `error` event for data that breaks the protocol: kind `protocol_error`, status 502. */
 export function protocolError(message: string): LlmErrorEvent {
   return { type: "error", kind: "protocol_error", message, status: 502 };

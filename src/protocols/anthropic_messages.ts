@@ -28,6 +28,7 @@ import {
   type Usage,
 } from "./events.ts";
 import {
+  excerpt,
   generatedId,
   generatedMessageId,
   isObject,
@@ -433,12 +434,6 @@ function citationToAnthropic(citation: Citation): unknown {
     start_char_index: 0,
     end_char_index: 0,
   };
-}
-
-/** A short, single-line excerpt of untrusted data for an error message. */
-function excerpt(text: string): string {
-  const flat = text.replace(/\s+/g, " ");
-  return JSON.stringify(flat.length > 80 ? `${flat.slice(0, 80)}…` : flat);
 }
 
 // ---------------------------------------------------------------------------------------------

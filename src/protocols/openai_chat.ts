@@ -36,6 +36,7 @@ import {
   type Usage,
 } from "./events.ts";
 import {
+  excerpt,
   generatedId,
   generatedMessageId,
   isObject,
@@ -600,7 +601,7 @@ export class OpenAIChatDecoder {
       if (name === "error") return this.#fail(out, parseOpenAIChatError(data));
       return this.#fail(
         out,
-        protocolError(`expected a JSON chat.completion.chunk, got ${quote(data)}`),
+        protocolError(`expected a JSON chat.completion.chunk, got ${excerpt(data)}`),
       );
     }
     if (name === "error") {
@@ -609,7 +610,7 @@ export class OpenAIChatDecoder {
     if (!isObject(json)) {
       return this.#fail(
         out,
-        protocolError(`expected a JSON chat.completion.chunk, got ${quote(data)}`),
+        protocolError(`expected a JSON chat.completion.chunk, got ${excerpt(data)}`),
       );
     }
     if (json.error != null) return this.#fail(out, parseOpenAIChatError(json.error));
@@ -621,7 +622,7 @@ export class OpenAIChatDecoder {
       ) {
         const foreign = typeof json.type === "string"
           ? `a JSON object of type "${json.type}"`
-          : `${quote(data)}`;
+          : excerpt(data);
         return this.#fail(out, mismatch(foreign, typeof json.type === "string" ? json.type : ""));
       }
     }
@@ -1215,10 +1216,6 @@ function httpStatus(value: unknown): number | undefined {
 
 function truncate(text: string, max = 200): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
-}
-
-function quote(data: string): string {
-  return JSON.stringify(truncate(data, 80));
 }
 
 /** A `protocol_error` for a stream that is not OpenAI Chat Completions, naming what it looks like. */
