@@ -280,8 +280,12 @@ Deno.test("errors: connect and first-byte timeouts are 504; the upstream call is
   assert.equal(error.type, "timeout_error");
   assert.match(error.message, /firstByteTimeoutMs \(150 ms\)/);
   await upstream.requests[1]!.aborted;
+  const noJson = await send(gw, "anthropic", false);
+  assert.equal(noJson.status, 504);
+  assert.match((await errorOf("anthropic", noJson)).message, /firstByteTimeoutMs \(150 ms\)/);
   assert.deepEqual(gw.logs().map((log) => log.abort_reason), [
     "connect_timeout",
+    "first_byte_timeout",
     "first_byte_timeout",
   ]);
 });
@@ -410,6 +414,32 @@ Deno.test("errors: an exception frame mid-stream becomes the client's terminal e
   );
   const bedrock = new Uint8Array(await (await send(gw, "bedrock", true)).arrayBuffer());
   assert.deepEqual(bedrock, fixture);
+});
+
+Deno.test("errors: a stream that is only an exception answers with the exception's status", async () => {
+  const fixture = await Deno.readFile(new URL("bedrock/converse_stream_throttling.bin", FIXTURES));
+  // The last frame of the throttling fixture is the exception.
+  const frames: Uint8Array<ArrayBuffer>[] = [];
+  for (let i = 0; i < fixture.length;) {
+    const length = new DataView(fixture.buffer, fixture.byteOffset + i).getUint32(0);
+    frames.push(fixture.slice(i, i + length));
+    i += length;
+  }
+  await using upstream = upstreamServer(() =>
+    new Response(frames.at(-1)!, {
+      headers: { "content-type": "application/vnd.amazon.eventstream" },
+    })
+  );
+  await using gw = gatewayServer({
+    models: { m: { instances: [instanceFor("bedrock", upstream.url)] } },
+  });
+  for (const stream of [false, true]) {
+    const response = await send(gw, "openai", stream);
+    assert.equal(response.status, 429, `stream ${stream}`);
+    const error = await errorOf("openai", response);
+    assert.equal(error.type, "rate_limit_error");
+    assert.equal(error.message, "Too many tokens, please wait before trying again.");
+  }
 });
 
 Deno.test("errors: maxStreamDurationMs and maxResponseBytes cut a stream (504 / 502 before the first byte)", async () => {

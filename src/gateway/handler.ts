@@ -641,15 +641,27 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     const upstreamStreams = isStreamContentType(contentType);
     const reader = response.body?.getReader();
 
+    const firstByteError = () =>
+      gatewayError(
+        "timeout",
+        504,
+        `the upstream sent no data within firstByteTimeoutMs (${instance.firstByteTimeoutMs} ms)`,
+      );
+
     /** Reads the whole upstream body within the limits. */
     const readAll = async (): Promise<Uint8Array | undefined> => {
       const chunks: Uint8Array[] = [];
       let total = 0;
       if (reader === undefined) return new Uint8Array(0);
       onCut = () => reader.cancel().catch(() => {});
+      const firstByte = setTimeout(
+        () => cutWith("first_byte_timeout", firstByteError()),
+        instance.firstByteTimeoutMs,
+      );
       try {
         for (;;) {
           const { done, value } = await reader.read();
+          clearTimeout(firstByte);
           if (cut !== undefined) return undefined;
           if (done) break;
           total += value.length;
@@ -667,6 +679,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           chunks.push(value);
         }
       } catch (error) {
+        clearTimeout(firstByte);
         cutWith(
           "upstream_error",
           gatewayError(
@@ -718,7 +731,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           const events = decoder.push(bytes).concat(decoder.end());
           tracker.observe(events);
           if (tracker.content === 0) {
-            return fail(mismatch(target, contentType, tracker.firstError));
+            const first = tracker.firstError;
+            if (first !== undefined && first.kind !== "protocol_error") {
+              return fail(first, "upstream_error");
+            }
+            return fail(mismatch(target, contentType, first));
           }
           const accumulator = new LlmResponseAccumulator();
           for (const event of events) accumulator.push(event);
@@ -867,15 +884,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
 
     // The first byte decides the status: until then, a cut or an early error is an HTTP error.
     const firstByteTimer = setTimeout(
-      () =>
-        cutWith(
-          "first_byte_timeout",
-          gatewayError(
-            "timeout",
-            504,
-            `the upstream sent no data within firstByteTimeoutMs (${instance.firstByteTimeoutMs} ms)`,
-          ),
-        ),
+      () => cutWith("first_byte_timeout", firstByteError()),
       instance.firstByteTimeoutMs,
     );
     onCut = () => {
