@@ -477,3 +477,73 @@ Deno.test("gateway: failover to the next instance when one is unreachable or fai
   assert.equal(failing.status, 529);
   assert.equal((await failing.json()).error.type, "overloaded_error");
 });
+
+Deno.test("gateway: upstream authentication headers; payload logging of a stream when enabled", async () => {
+  const anthropicFixture = await Deno.readFile(
+    new URL("anthropic/messages_stream_text.sse", FIXTURES),
+  );
+  await using upstream = upstreamServer((request) =>
+    new URL(request.url).pathname === "/v1/messages"
+      ? new Response(anthropicFixture, { headers: { "content-type": "text/event-stream" } })
+      : Response.json({
+        output: { message: { role: "assistant", content: [{ text: "ok" }] } },
+        stopReason: "end_turn",
+        usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+      })
+  );
+  await using gw = gatewayServer({
+    models: {
+      claude: {
+        instances: [{
+          type: "anthropic",
+          apiKey: "sk-ant-header-test",
+          version: "2024-10-22",
+          baseUrl: upstream.url,
+        }],
+      },
+      nova: {
+        instances: [{
+          type: "bedrock",
+          region: "eu-central-1",
+          endpoint: upstream.url,
+          credentials: { ...CREDENTIALS, sessionToken: "session-token-value" },
+        }],
+      },
+    },
+    logging: { payloads: true },
+  });
+  const streamed = await fetch(`${gw.url}/v1/messages`, {
+    method: "POST",
+    headers: {
+      "anthropic-beta": "prompt-caching-2024-07-31",
+      authorization: "Bearer client-token",
+    },
+    body: JSON.stringify(clientRequest("anthropic", "claude", true).body),
+  });
+  assert.deepEqual(new Uint8Array(await streamed.arrayBuffer()), anthropicFixture);
+  const anthropic = upstream.requests[0]!.headers;
+  assert.equal(anthropic.get("x-api-key"), "sk-ant-header-test");
+  assert.equal(anthropic.get("anthropic-version"), "2024-10-22");
+  assert.equal(anthropic.get("anthropic-beta"), "prompt-caching-2024-07-31");
+  // The client's own credentials are never forwarded.
+  assert.equal(anthropic.get("authorization"), null);
+
+  const converse = await fetch(`${gw.url}/model/nova/converse`, {
+    method: "POST",
+    headers: { authorization: "AWS4-HMAC-SHA256 Credential=CLIENT/..." },
+    body: JSON.stringify(clientRequest("bedrock", "nova", false).body),
+  });
+  assert.equal(converse.status, 200);
+  await converse.body?.cancel();
+  const bedrock = upstream.requests[1]!.headers;
+  assert.equal(bedrock.get("x-amz-security-token"), "session-token-value");
+  assert.match(
+    bedrock.get("authorization") ?? "",
+    /^AWS4-HMAC-SHA256 Credential=AKIDGATEWAYTEST\/\d{8}\/eu-central-1\/bedrock\/aws4_request, SignedHeaders=[a-z0-9;-]*x-amz-security-token/,
+  );
+
+  const [streamLog, converseLog] = gw.logs();
+  assert.ok(streamLog.response_text.startsWith("Hello! llmwire decodes AWS EventStream"));
+  assert.match(streamLog.request_body, /Hello there/);
+  assert.equal(converseLog.response_text, "ok");
+});
