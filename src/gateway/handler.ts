@@ -10,12 +10,21 @@ import {
   LlmResponseAccumulator,
   responseToEvents,
 } from "../protocols/bodies.ts";
-import type { LlmErrorEvent, LlmErrorKind, LlmEvent, Usage } from "../protocols/events.ts";
-import { observeStream, type StreamObservation } from "../protocols/observe.ts";
+import type { LlmErrorEvent, LlmEvent } from "../protocols/events.ts";
+import { observeStream } from "../protocols/observe.ts";
 import type { GatewayConfig, InstanceConfig, ModelConfig } from "./config.ts";
 import { GatewayMetrics } from "./metrics.ts";
 import { RequestLog, type RequestLogLine } from "./log.ts";
-import { ADAPTERS, type EventDecoder, type ProtocolAdapter } from "./_protocols.ts";
+import { ADAPTERS, type ProtocolAdapter } from "./_protocols.ts";
+import {
+  concat,
+  errorMessage,
+  gatewayError,
+  relay,
+  type RelaySource,
+  UpstreamCall,
+} from "./_call.ts";
+import { EventTracker, FrameBoundary } from "./_stream.ts";
 import { createUpstream, type FetchLike, type Upstream } from "./providers/upstream.ts";
 
 /** Options of {@linkcode createGateway}. */
@@ -53,6 +62,24 @@ type Route =
     /** APISIX: `stream` is removed from the forwarded body. */
     apisix?: boolean;
   };
+
+/** A route to a model. */
+type LlmRoute = Extract<Route, { kind: "llm" }>;
+
+/** One LLM request, from routing to the upstream call. */
+interface Exchange {
+  request: Request;
+  route: LlmRoute;
+  log: RequestLog;
+  /** The client's protocol. */
+  client: ProtocolAdapter;
+  model: ModelConfig;
+  /** The client's body, parsed, and as it came. */
+  json: Record<string, unknown>;
+  body: Uint8Array;
+  /** Whether the client asked for a stream. */
+  stream: boolean;
+}
 
 interface RouteSpec {
   method: "GET" | "POST";
@@ -97,20 +124,6 @@ const ROUTES: RouteSpec[] = [
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
-
-/** Why a response was cut or a request abandoned. */
-interface Cut {
-  reason: string;
-  error: LlmErrorEvent;
-}
-
-function gatewayError(kind: LlmErrorKind, status: number, message: string): LlmErrorEvent {
-  return { type: "error", kind, status, message };
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 function isStreamContentType(contentType: string): boolean {
   return contentType.includes("text/event-stream") ||
@@ -171,117 +184,6 @@ async function readRequestBody(
   return concat(chunks, total);
 }
 
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
-}
-
-/** What a stream of events said, for the log. */
-class EventTracker {
-  usage: Usage | undefined;
-  ttftMs: number | undefined;
-  readonly text: string[] = [];
-  /** Events other than errors seen so far. */
-  content = 0;
-  firstError: LlmErrorEvent | undefined;
-
-  constructor(readonly started: number) {}
-
-  observe(events: LlmEvent[]): void {
-    for (const event of events) {
-      if (event.type === "error") {
-        if (this.content === 0 && this.firstError === undefined) this.firstError = event;
-        continue;
-      }
-      this.content++;
-      if (event.type === "usage") this.usage = event.usage;
-      if (
-        this.ttftMs === undefined &&
-        (event.type === "text_delta" || event.type === "reasoning_delta" ||
-          event.type === "tool_call_start" || event.type === "tool_call_delta")
-      ) {
-        this.ttftMs = performance.now() - this.started;
-      }
-      if (event.type === "text_delta") this.text.push(event.text);
-    }
-  }
-}
-
-/**
- * Where an SSE or EventStream byte stream may be cut cleanly: after a complete event or frame.
- * `push` returns the offset in the chunk after the last boundary (-1 when there is none).
- */
-class FrameBoundary {
-  readonly #eventstream: boolean;
-  /** EventStream: bytes left in the current frame, or -1 while reading its length. */
-  #remaining = -1;
-  #prelude: number[] = [];
-  /** SSE: at the start of a line; the last byte was CR. */
-  #lineStart = true;
-  #afterCR = false;
-  /** The framing could not be followed (a bogus frame length): cut anywhere. */
-  #lost = false;
-
-  constructor(framing: "eventstream" | "sse") {
-    this.#eventstream = framing === "eventstream";
-  }
-
-  push(chunk: Uint8Array): number {
-    if (this.#lost) return chunk.length;
-    let boundary = -1;
-    if (this.#eventstream) {
-      let i = 0;
-      while (i < chunk.length) {
-        if (this.#remaining < 0) {
-          this.#prelude.push(chunk[i++]!);
-          if (this.#prelude.length === 4) {
-            const [a, b, c, d] = this.#prelude as [number, number, number, number];
-            const total = ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
-            this.#prelude = [];
-            if (total < 16) {
-              this.#lost = true;
-              return chunk.length;
-            }
-            this.#remaining = total - 4;
-          }
-          continue;
-        }
-        const take = Math.min(this.#remaining, chunk.length - i);
-        i += take;
-        this.#remaining -= take;
-        if (this.#remaining === 0) {
-          this.#remaining = -1;
-          boundary = i;
-        }
-      }
-      return boundary;
-    }
-    for (let i = 0; i < chunk.length; i++) {
-      const byte = chunk[i]!;
-      if (byte === 10 && this.#afterCR) {
-        // The LF of a CRLF: the line ended at the CR.
-        this.#afterCR = false;
-        if (this.#lineStart && boundary === i) boundary = i + 1;
-        continue;
-      }
-      this.#afterCR = byte === 13;
-      if (byte === 10 || byte === 13) {
-        if (this.#lineStart) boundary = i + 1;
-        this.#lineStart = true;
-      } else {
-        this.#lineStart = false;
-      }
-    }
-    return boundary;
-  }
-}
-
 /**
  * Creates the gateway: a fetch handler serving OpenAI Chat Completions
  * (`POST /v1/chat/completions`, `GET /v1/models`), Anthropic Messages (`POST /v1/messages`),
@@ -327,8 +229,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const upstreams = new Map<InstanceConfig, Upstream>();
   const apisix = new Map(config.routes.map((route) => [route.path, route.model]));
   const metrics = new GatewayMetrics();
-  /** Shutdown hooks of the requests in flight, and promises that settle when they end. */
-  const inFlight = new Map<() => void, Promise<void>>();
+  /** The upstream calls in flight. */
+  const calls = new Set<UpstreamCall>();
   let activeStreams = 0;
   let closing = false;
 
@@ -431,25 +333,36 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     }
   }
 
-  async function serveLlm(
-    request: Request,
-    route: Extract<Route, { kind: "llm" }>,
-  ): Promise<Response> {
+  /** Answers an exchange with an error in its client's protocol, and logs it. */
+  function fail(
+    exchange: Pick<Exchange, "log" | "client">,
+    error: LlmErrorEvent,
+    abortReason?: string,
+  ): Response {
+    exchange.log.line.error = error.message;
+    if (abortReason !== undefined) exchange.log.line.abort_reason = abortReason;
+    write(exchange.log, error.status);
+    return exchange.client.errorResponse(error);
+  }
+
+  /** Answers with the error of the call's cut. */
+  function failCut(exchange: Exchange, call: UpstreamCall): Response {
+    call.finish();
+    return fail(exchange, call.cut!.error, call.cut!.reason);
+  }
+
+  async function serveLlm(request: Request, route: LlmRoute): Promise<Response> {
     const log = new RequestLog(route.name, request.method);
     const client = ADAPTERS[route.protocol];
-    const fail = (error: LlmErrorEvent, abortReason?: string): Response => {
-      log.line.error = error.message;
-      if (abortReason !== undefined) log.line.abort_reason = abortReason;
-      write(log, error.status);
-      return client.errorResponse(error);
-    };
-    if (closing) return fail(gatewayError("overloaded", 503, "the gateway is shutting down"));
+    const failWith = (error: LlmErrorEvent, abortReason?: string) =>
+      fail({ log, client }, error, abortReason);
+    if (closing) return failWith(gatewayError("overloaded", 503, "the gateway is shutting down"));
 
     let body: Uint8Array | typeof TOO_LARGE;
     try {
       body = await readRequestBody(request, config.maxRequestBytes);
     } catch (error) {
-      return fail(
+      return failWith(
         gatewayError(
           "invalid_request",
           400,
@@ -459,7 +372,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       );
     }
     if (body === TOO_LARGE) {
-      return fail(
+      return failWith(
         gatewayError(
           "invalid_request",
           413,
@@ -473,7 +386,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     try {
       json = JSON.parse(bodyText);
     } catch (error) {
-      return fail(
+      return failWith(
         gatewayError(
           "invalid_request",
           400,
@@ -482,12 +395,14 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       );
     }
     if (!isObject(json)) {
-      return fail(gatewayError("invalid_request", 400, "the request body must be a JSON object"));
+      return failWith(
+        gatewayError("invalid_request", 400, "the request body must be a JSON object"),
+      );
     }
     let alias = route.model;
     if (alias === undefined) {
       if (typeof json.model !== "string" || json.model === "") {
-        return fail(gatewayError("invalid_request", 400, "model: required (a model alias)"));
+        return failWith(gatewayError("invalid_request", 400, "model: required (a model alias)"));
       }
       alias = json.model;
     }
@@ -496,372 +411,288 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     log.line.stream = stream;
     const model = config.models.get(alias);
     if (model === undefined) {
-      return fail(
+      return failWith(
         gatewayError("not_found", 404, `model ${JSON.stringify(alias)} is not configured`),
       );
     }
-    return await callUpstream(request, route, log, client, model, json, body, stream, fail);
+    return await callUpstream({ request, route, log, client, model, json, body, stream }, 0);
   }
 
-  async function callUpstream(
-    request: Request,
-    route: Extract<Route, { kind: "llm" }>,
-    log: RequestLog,
-    client: ProtocolAdapter,
-    model: ModelConfig,
-    json: Record<string, unknown>,
-    body: Uint8Array,
-    stream: boolean,
-    fail: (error: LlmErrorEvent, abortReason?: string) => Response,
-    attempt = 0,
-  ): Promise<Response> {
+  /**
+   * Calls the exchange's model on its `attempt`-th instance; a failure before any byte (no
+   * connection, connect timeout, 429, 5xx) moves on to the next instance, if there is one.
+   */
+  async function callUpstream(exchange: Exchange, attempt: number): Promise<Response> {
+    const { request, log, model, stream } = exchange;
     const instance = model.instances[attempt]!;
-    log.line.attempts = attempt + 1;
-    /** The next instance, when there is one: failover for unreachable or failing upstreams. */
     const next = attempt + 1 < model.instances.length
-      ? () =>
-        callUpstream(request, route, log, client, model, json, body, stream, fail, attempt + 1)
+      ? () => callUpstream(exchange, attempt + 1)
       : undefined;
     const upstream = upstreamOf(instance);
-    const target = ADAPTERS[upstream.protocol];
     const upstreamModel = instance.options.model ?? model.alias;
+    log.line.attempts = attempt + 1;
     log.line.provider = upstream.provider;
     log.line.upstream_model = upstreamModel;
-    const samePassthrough = upstream.protocol === client.protocol;
-    let clientIncludeUsage = false;
 
-    let upstreamBody: Uint8Array;
+    let prepared: { body: Uint8Array; includeUsage: boolean };
     try {
-      if (samePassthrough) {
-        upstreamBody = rewriteSameProtocol(route, instance, json, body, upstreamModel);
-      } else {
-        const source = { ...json };
-        if (route.apisix) delete source.stream;
-        const llm: LlmRequest = client.parseRequest(source, model.alias);
-        clientIncludeUsage = llm.includeUsage === true;
-        llm.model = upstreamModel;
-        if (llm.maxTokens === undefined && instance.options.maxTokens !== undefined) {
-          llm.maxTokens = instance.options.maxTokens;
-        }
-        delete llm.stream;
-        delete llm.includeUsage;
-        if (upstream.protocol !== "bedrock") llm.stream = stream;
-        if (upstream.protocol === "openai" && stream) llm.includeUsage = true;
-        upstreamBody = utf8.encode(JSON.stringify(target.toRequest(llm)));
-      }
+      prepared = upstreamBody(exchange, instance, upstream.protocol, upstreamModel);
     } catch (error) {
-      return fail(gatewayError("invalid_request", 400, errorMessage(error)));
+      return fail(exchange, gatewayError("invalid_request", 400, errorMessage(error)));
     }
 
-    // The upstream call: cancelled by a client disconnect, a timeout or close().
-    const controller = new AbortController();
-    let cut: Cut | undefined;
-    let onCut: (() => void) | undefined;
-    const cutWith = (reason: string, error: LlmErrorEvent) => {
-      if (cut !== undefined) return;
-      cut = { reason, error };
-      controller.abort(new DOMException(reason, "AbortError"));
-      onCut?.();
-    };
-    const onClientAbort = () =>
-      cutWith("client_disconnect", gatewayError("other", 499, "the client went away"));
-    if (request.signal.aborted) onClientAbort();
-    request.signal.addEventListener("abort", onClientAbort, { once: true });
-    let settle!: () => void;
-    const settled = new Promise<void>((resolve) => settle = resolve);
-    const shutdown = () =>
-      cutWith("shutdown", gatewayError("overloaded", 503, "the gateway is shutting down"));
-    inFlight.set(shutdown, settled);
-    const done = () => {
-      request.signal.removeEventListener("abort", onClientAbort);
-      inFlight.delete(shutdown);
-      clearTimeout(durationTimer);
-      settle();
-    };
-    const durationTimer = setTimeout(
-      () =>
-        cutWith(
-          "max_stream_duration",
-          gatewayError(
-            "timeout",
-            504,
-            `the response took longer than maxStreamDurationMs (${instance.maxStreamDurationMs} ms)`,
-          ),
-        ),
-      instance.maxStreamDurationMs,
-    );
-    const connectTimer = setTimeout(
-      () =>
-        cutWith(
-          "connect_timeout",
-          gatewayError(
-            "timeout",
-            504,
-            `the upstream did not answer within connectTimeoutMs (${instance.connectTimeoutMs} ms)`,
-          ),
-        ),
+    const call = new UpstreamCall(request.signal, instance, calls);
+    const clearConnect = call.timer(
       instance.connectTimeoutMs,
+      "connect_timeout",
+      gatewayError(
+        "timeout",
+        504,
+        `the upstream did not answer within connectTimeoutMs (${instance.connectTimeoutMs} ms)`,
+      ),
     );
-    const failCut = (): Response => {
-      done();
-      return fail(cut!.error, cut!.reason);
-    };
-
     let response: Response;
     try {
       const signed = await upstream.request({
         model: upstreamModel,
         stream,
-        body: upstreamBody,
+        body: prepared.body,
         clientHeaders: request.headers,
       });
-      if (cut !== undefined) return failCut();
-      response = await upstream.fetch(new Request(signed, { signal: controller.signal }));
+      if (call.cut !== undefined) return failCut(exchange, call);
+      response = await upstream.fetch(new Request(signed, { signal: call.signal }));
     } catch (error) {
-      clearTimeout(connectTimer);
+      const cut = call.cut;
       if (next !== undefined && (cut === undefined || cut.reason === "connect_timeout")) {
-        done();
+        call.finish();
         return await next();
       }
-      if (cut !== undefined) return failCut();
-      done();
+      if (cut !== undefined) return failCut(exchange, call);
+      call.finish();
       return fail(
+        exchange,
         gatewayError("server_error", 502, `the upstream request failed: ${errorMessage(error)}`),
         "upstream_error",
       );
     } finally {
-      clearTimeout(connectTimer);
+      clearConnect();
     }
-    if (cut !== undefined) {
-      response.body?.cancel().catch(() => {});
-      return failCut();
+    if (call.cut !== undefined) {
+      void response.body?.cancel().catch(() => {});
+      return failCut(exchange, call);
     }
-
-    const contentType = response.headers.get("content-type") ?? "";
-    const upstreamStreams = isStreamContentType(contentType);
-    const reader = response.body?.getReader();
-
-    const firstByteError = () =>
-      gatewayError(
-        "timeout",
-        504,
-        `the upstream sent no data within firstByteTimeoutMs (${instance.firstByteTimeoutMs} ms)`,
-      );
-
-    /** Reads the whole upstream body within the limits. */
-    const readAll = async (): Promise<Uint8Array | undefined> => {
-      const chunks: Uint8Array[] = [];
-      let total = 0;
-      if (reader === undefined) return new Uint8Array(0);
-      onCut = () => reader.cancel().catch(() => {});
-      const firstByte = setTimeout(
-        () => cutWith("first_byte_timeout", firstByteError()),
-        instance.firstByteTimeoutMs,
-      );
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          clearTimeout(firstByte);
-          if (cut !== undefined) return undefined;
-          if (done) break;
-          total += value.length;
-          if (total > instance.maxResponseBytes) {
-            cutWith(
-              "max_response_bytes",
-              gatewayError(
-                "protocol_error",
-                502,
-                `the upstream response is larger than maxResponseBytes (${instance.maxResponseBytes} bytes)`,
-              ),
-            );
-            return undefined;
-          }
-          chunks.push(value);
-        }
-      } catch (error) {
-        clearTimeout(firstByte);
-        cutWith(
-          "upstream_error",
-          gatewayError(
-            "server_error",
-            502,
-            `reading the upstream response failed: ${errorMessage(error)}`,
-          ),
-        );
-        return undefined;
-      }
-      return concat(chunks, total);
-    };
-
-    // An upstream error before any byte: the same status; the body as is, or converted.
     if (!response.ok) {
       if (next !== undefined && (response.status >= 500 || response.status === 429)) {
         await response.body?.cancel().catch(() => {});
-        done();
+        call.finish();
         return await next();
       }
-      const bytes = await readAll();
-      if (bytes === undefined) return failCut();
-      done();
-      const error = target.parseError(response.status, response.headers, utf8Decoder.decode(bytes));
-      log.line.error = error.message;
-      log.line.abort_reason = "upstream_error";
-      write(log, response.status);
-      if (samePassthrough) {
-        return new Response(bytes as Uint8Array<ArrayBuffer>, {
-          status: response.status,
-          headers: forwardedHeaders(response.headers),
-        });
-      }
-      return client.errorResponse(error);
+      return await upstreamError(exchange, call, upstream, response);
     }
-
+    const target = ADAPTERS[upstream.protocol];
     const ids = { id: `msg_${crypto.randomUUID().replaceAll("-", "")}`, model: upstreamModel };
+    return stream
+      ? await streamResponse(exchange, call, target, response, ids, prepared.includeUsage)
+      : await wholeResponse(exchange, call, target, response, ids);
+  }
 
-    // Non-streaming client.
-    if (!stream) {
-      const bytes = await readAll();
-      if (bytes === undefined) return failCut();
-      done();
-      const tracker = new EventTracker(log.started);
-      let llmResponse;
-      try {
-        if (upstreamStreams) {
-          const decoder = target.decoder(ids);
-          const events = decoder.push(bytes).concat(decoder.end());
-          tracker.observe(events);
-          if (tracker.content === 0) {
-            const first = tracker.firstError;
-            if (first !== undefined && first.kind !== "protocol_error") {
-              return fail(first, "upstream_error");
-            }
-            return fail(mismatch(target, contentType, first));
-          }
-          const accumulator = new LlmResponseAccumulator();
-          for (const event of events) accumulator.push(event);
-          llmResponse = accumulator.response();
-        } else {
-          llmResponse = target.parseResponse(JSON.parse(utf8Decoder.decode(bytes)), ids);
-        }
-      } catch (error) {
-        if (samePassthrough && !upstreamStreams) {
-          // Not ours to judge: pass it on as it came.
-          write(log, response.status);
-          return new Response(bytes as Uint8Array<ArrayBuffer>, {
-            status: response.status,
-            headers: forwardedHeaders(response.headers),
-          });
-        }
-        return fail(
-          gatewayError(
-            "protocol_error",
-            502,
-            `the upstream response is not a valid ${PROTOCOL_NAMES[target.protocol]} response: ${
-              errorMessage(error)
-            }`,
-          ),
-        );
-      }
-      log.usage(llmResponse.usage);
-      if (config.logging.payloads) {
-        log.line.response_text = llmResponse.content.map((p) => p.type === "text" ? p.text : "")
-          .join("");
-      }
-      if (llmResponse.error !== undefined) return fail(llmResponse.error, "upstream_error");
-      if (samePassthrough && !upstreamStreams) {
-        write(log, response.status);
-        return new Response(bytes as Uint8Array<ArrayBuffer>, {
-          status: response.status,
-          headers: forwardedHeaders(response.headers),
-        });
-      }
-      try {
-        const out = client.toResponse(llmResponse);
-        write(log, 200);
-        return Response.json(out);
-      } catch (error) {
-        return fail(gatewayError("protocol_error", 502, errorMessage(error)));
-      }
+  /** An upstream error before any byte: the same status; the body as is, or converted. */
+  async function upstreamError(
+    exchange: Exchange,
+    call: UpstreamCall,
+    upstream: Upstream,
+    response: Response,
+  ): Promise<Response> {
+    const bytes = await call.readAll(response.body);
+    if (bytes === undefined) return failCut(exchange, call);
+    call.finish();
+    const error = ADAPTERS[upstream.protocol].parseError(
+      response.status,
+      response.headers,
+      utf8Decoder.decode(bytes),
+    );
+    if (upstream.protocol !== exchange.client.protocol) {
+      return fail(exchange, error, "upstream_error");
     }
+    exchange.log.line.error = error.message;
+    exchange.log.line.abort_reason = "upstream_error";
+    write(exchange.log, response.status);
+    return new Response(bytes as Uint8Array<ArrayBuffer>, {
+      status: response.status,
+      headers: forwardedHeaders(response.headers),
+    });
+  }
 
-    // Streaming client.
-    const tracker = new EventTracker(log.started);
-    let source: ReadableStreamDefaultReader<Uint8Array> | undefined = reader;
-    let onChunk: (chunk: Uint8Array) => Uint8Array[];
-    let onEnd: () => Uint8Array[];
-    let terminal: (error: LlmErrorEvent) => Uint8Array[];
-    let observation: (() => StreamObservation) | undefined;
+  /** A non-streaming answer: the upstream's bytes as they are, or converted. */
+  async function wholeResponse(
+    exchange: Exchange,
+    call: UpstreamCall,
+    target: ProtocolAdapter,
+    response: Response,
+    ids: { id: string; model: string },
+  ): Promise<Response> {
+    const { log, client } = exchange;
+    const bytes = await call.readAll(response.body);
+    if (bytes === undefined) return failCut(exchange, call);
+    call.finish();
+    const contentType = response.headers.get("content-type") ?? "";
+    const upstreamStreams = isStreamContentType(contentType);
+    const passthrough = target.protocol === client.protocol && !upstreamStreams;
+    const asIs = () => {
+      write(log, response.status);
+      return new Response(bytes as Uint8Array<ArrayBuffer>, {
+        status: response.status,
+        headers: forwardedHeaders(response.headers),
+      });
+    };
+    let answer;
+    try {
+      if (upstreamStreams) {
+        // A stream for a non-streaming request: collected into one answer.
+        const decoder = target.decoder(ids);
+        const events = decoder.push(bytes).concat(decoder.end());
+        const tracker = new EventTracker(log.started);
+        tracker.observe(events);
+        const early = earlyFailure(tracker, target, contentType);
+        if (early !== undefined) return fail(exchange, early.error, early.reason);
+        const accumulator = new LlmResponseAccumulator();
+        for (const event of events) accumulator.push(event);
+        answer = accumulator.response();
+      } else {
+        answer = target.parseResponse(JSON.parse(utf8Decoder.decode(bytes)), ids);
+      }
+    } catch (error) {
+      // Same protocol: not ours to judge, it goes on as it came.
+      if (passthrough) return asIs();
+      return fail(
+        exchange,
+        gatewayError(
+          "protocol_error",
+          502,
+          `the upstream response is not a valid ${PROTOCOL_NAMES[target.protocol]} response: ${
+            errorMessage(error)
+          }`,
+        ),
+      );
+    }
+    log.usage(answer.usage);
+    if (config.logging.payloads) {
+      log.line.response_text = answer.content.map((p) => p.type === "text" ? p.text : "").join("");
+    }
+    if (answer.error !== undefined) return fail(exchange, answer.error, "upstream_error");
+    if (passthrough) return asIs();
+    try {
+      const body = client.toResponse(answer);
+      write(log, 200);
+      return Response.json(body);
+    } catch (error) {
+      return fail(exchange, gatewayError("protocol_error", 502, errorMessage(error)));
+    }
+  }
+
+  /**
+   * A streaming answer: the upstream's bytes relayed as they are (observed on the side, cut
+   * only at frame boundaries), or decoded and re-encoded in the client's protocol.
+   */
+  async function streamResponse(
+    exchange: Exchange,
+    call: UpstreamCall,
+    target: ProtocolAdapter,
+    response: Response,
+    ids: { id: string; model: string },
+    includeUsage: boolean,
+  ): Promise<Response> {
+    const { log, client } = exchange;
+    const contentType = response.headers.get("content-type") ?? "";
+    const upstreamStreams = isStreamContentType(contentType);
+    let source: RelaySource;
     let headers: Headers;
+    let observe: () => void;
 
-    if (samePassthrough && upstreamStreams && reader !== undefined) {
-      // Byte for byte, observed on the side; cut only at frame boundaries.
-      reader.releaseLock();
+    if (target.protocol === client.protocol && upstreamStreams && response.body !== null) {
       const observed = observeStream({
-        protocol: upstream.protocol,
+        protocol: target.protocol,
         startedAt: log.started,
         id: ids.id,
-        model: upstreamModel,
+        model: ids.model,
       });
-      source = response.body!.pipeThrough(observed).getReader();
-      observation = () => observed.observation;
-      const boundary = new FrameBoundary(upstream.protocol === "bedrock" ? "eventstream" : "sse");
+      const boundary = new FrameBoundary(target.protocol === "bedrock" ? "eventstream" : "sse");
       let held: Uint8Array[] = [];
-      onChunk = (chunk) => {
-        const at = boundary.push(chunk);
-        if (at < 0) {
-          held.push(chunk);
-          return [];
-        }
-        const out = held;
-        held = [];
-        if (at === chunk.length) out.push(chunk);
-        else {
-          out.push(chunk.subarray(0, at));
-          held.push(chunk.subarray(at));
-        }
-        return out;
-      };
-      terminal = (error) => {
+      const terminal = (error: LlmErrorEvent) => {
         held = [];
         return [client.errorFrame(error)];
       };
-      onEnd = () => {
-        const seen = observed.observation;
-        if (seen.state === "complete") return held.splice(0);
-        return terminal(
-          seen.error ??
-            gatewayError(
-              "protocol_error",
-              502,
-              "the upstream stream ended before the message was complete",
-            ),
-        );
+      source = {
+        reader: response.body.pipeThrough(observed).getReader(),
+        onChunk(chunk) {
+          const at = boundary.push(chunk);
+          if (at < 0) {
+            held.push(chunk);
+            return [];
+          }
+          const out = held;
+          held = [];
+          if (at === chunk.length) out.push(chunk);
+          else {
+            out.push(chunk.subarray(0, at));
+            held.push(chunk.subarray(at));
+          }
+          return out;
+        },
+        onEnd() {
+          const seen = observed.observation;
+          if (seen.state === "complete") return held.splice(0);
+          return terminal(
+            seen.error ??
+              gatewayError(
+                "protocol_error",
+                502,
+                "the upstream stream ended before the message was complete",
+              ),
+          );
+        },
+        terminal,
+        check: () => undefined,
       };
       headers = forwardedHeaders(response.headers);
+      observe = () => {
+        const seen = observed.observation;
+        log.usage(seen.usage);
+        if (seen.ttftMs !== undefined) log.line.ttft_ms = seen.ttftMs;
+        if (seen.error !== undefined) log.line.error = seen.error.message;
+        if (config.logging.payloads) log.line.response_text = seen.text;
+      };
     } else {
-      const encoder = client.encoder({ model: model.alias, includeUsage: clientIncludeUsage });
+      const tracker = new EventTracker(log.started);
+      const encoder = client.encoder({ model: exchange.model.alias, includeUsage });
       const convert = (events: LlmEvent[]) => {
         tracker.observe(events);
         return events.flatMap((event) => encoder.push(event));
       };
-      terminal = (error) => encoder.push(error).concat(encoder.end());
-      headers = new Headers({ "content-type": client.streamContentType });
+      const check = () => earlyFailure(tracker, target, contentType);
+      const terminal = (error: LlmErrorEvent) => encoder.push(error).concat(encoder.end());
       if (upstreamStreams) {
-        const decoder: EventDecoder = target.decoder(ids);
-        onChunk = (chunk) => convert(decoder.push(chunk));
-        onEnd = () => convert(decoder.end()).concat(encoder.end());
+        const decoder = target.decoder(ids);
+        source = {
+          reader: response.body?.getReader(),
+          onChunk: (chunk) => convert(decoder.push(chunk)),
+          onEnd: () => convert(decoder.end()).concat(encoder.end()),
+          terminal,
+          check,
+        };
       } else {
         // A JSON answer to a streaming request: replayed as a stream.
-        const bytes = await readAll();
-        if (bytes === undefined) return failCut();
+        const bytes = await call.readAll(response.body);
+        if (bytes === undefined) return failCut(exchange, call);
         let events: LlmEvent[];
         try {
           events = responseToEvents(
             target.parseResponse(JSON.parse(utf8Decoder.decode(bytes)), ids),
           );
         } catch (error) {
-          done();
+          call.finish();
           return fail(
+            exchange,
             gatewayError(
               "protocol_error",
               502,
@@ -871,172 +702,40 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
             ),
           );
         }
-        source = undefined;
-        let sent = false;
-        onChunk = () => [];
-        onEnd = () => {
-          if (sent) return [];
-          sent = true;
-          return convert(events).concat(encoder.end());
+        source = {
+          reader: undefined,
+          onChunk: () => [],
+          onEnd: () => convert(events).concat(encoder.end()),
+          terminal,
+          check,
         };
       }
-    }
-
-    // The first byte decides the status: until then, a cut or an early error is an HTTP error.
-    const firstByteTimer = setTimeout(
-      () => cutWith("first_byte_timeout", firstByteError()),
-      instance.firstByteTimeoutMs,
-    );
-    onCut = () => {
-      source?.cancel(cut?.reason).catch(() => {});
-    };
-    let received = 0;
-    let ended = false;
-    /** The next output; `ended` once the stream is over (ended by the upstream or cut). */
-    const step = async (): Promise<Uint8Array[]> => {
-      if (ended) return [];
-      let result: { done: boolean; value?: Uint8Array | undefined };
-      try {
-        result = source === undefined ? { done: true, value: undefined } : await source.read();
-      } catch (error) {
-        cutWith(
-          "upstream_error",
-          gatewayError("server_error", 502, `the upstream stream failed: ${errorMessage(error)}`),
-        );
-        result = { done: true, value: undefined };
-      }
-      clearTimeout(firstByteTimer);
-      if (cut !== undefined) {
-        ended = true;
-        return terminal(cut.error);
-      }
-      if (result.done || result.value === undefined) {
-        ended = true;
-        return onEnd();
-      }
-      received += result.value.length;
-      if (received > instance.maxResponseBytes) {
-        cutWith(
-          "max_response_bytes",
-          gatewayError(
-            "protocol_error",
-            502,
-            `the upstream response is larger than maxResponseBytes (${instance.maxResponseBytes} bytes)`,
-          ),
-        );
-        ended = true;
-        return terminal(cut!.error);
-      }
-      return onChunk(result.value);
-    };
-
-    const pending: Uint8Array[] = [];
-    while (pending.length === 0 && !ended) {
-      const out = await step();
-      if (cut !== undefined) {
-        clearTimeout(firstByteTimer);
-        return failCut();
-      }
-      pending.push(...out);
-    }
-    if (observation === undefined && tracker.content === 0) {
-      clearTimeout(firstByteTimer);
-      source?.cancel().catch(() => {});
-      const error = tracker.firstError;
-      if (error === undefined || error.kind === "protocol_error") {
-        done();
-        return fail(mismatch(target, contentType, error));
-      }
-      done();
-      return fail(error, "upstream_error");
-    }
-
-    const finishStream = () => {
-      if (log.written) return;
-      activeStreams--;
-      if (observation !== undefined) {
-        const seen = observation();
-        log.usage(seen.usage);
-        if (seen.ttftMs !== undefined) log.line.ttft_ms = seen.ttftMs;
-        if (seen.error !== undefined) log.line.error = seen.error.message;
-        if (config.logging.payloads) log.line.response_text = seen.text;
-      } else {
+      headers = new Headers({ "content-type": client.streamContentType });
+      observe = () => {
         log.usage(tracker.usage);
         if (tracker.ttftMs !== undefined) log.line.ttft_ms = tracker.ttftMs;
         if (config.logging.payloads) log.line.response_text = tracker.text.join("");
-      }
+      };
+    }
+
+    activeStreams++;
+    const result = await relay(call, source, () => {
+      activeStreams--;
+      observe();
+      const cut = call.cut;
       if (cut !== undefined) {
         log.line.abort_reason = cut.reason;
         log.line.error ??= cut.error.message;
       }
-      done();
+      call.finish();
       write(log, 200);
-    };
-
-    activeStreams++;
-    let streamController!: ReadableStreamDefaultController<Uint8Array>;
-    let pulling = false;
-    const closeWith = (chunks: Uint8Array[]) => {
-      for (const chunk of chunks) streamController.enqueue(chunk);
-      streamController.close();
-      finishStream();
-    };
-    onCut = () => {
-      source?.cancel(cut?.reason).catch(() => {});
-      // Nobody is waiting on the upstream: end the stream now, with its terminal error.
-      if (!pulling && !ended && cut?.reason !== "client_disconnect") {
-        ended = true;
-        try {
-          closeWith(terminal(cut!.error));
-        } catch {
-          finishStream();
-        }
-      }
-    };
-    const responseBody = new ReadableStream<Uint8Array>({
-      start(controller) {
-        streamController = controller;
-        for (const chunk of pending) controller.enqueue(chunk);
-        if (ended) {
-          controller.close();
-          finishStream();
-        }
-      },
-      async pull(controller) {
-        if (ended) return;
-        pulling = true;
-        try {
-          for (;;) {
-            const out = await step();
-            for (const chunk of out) controller.enqueue(chunk);
-            if (ended) {
-              controller.close();
-              finishStream();
-              return;
-            }
-            if (out.length > 0) return;
-          }
-        } catch {
-          // The client cancelled while the upstream was read: nothing more to send.
-          finishStream();
-        } finally {
-          pulling = false;
-        }
-      },
-      cancel(reason) {
-        cutWith(
-          "client_disconnect",
-          gatewayError(
-            "other",
-            499,
-            `the client went away (${errorMessage(reason ?? "cancelled")})`,
-          ),
-        );
-        ended = true;
-        finishStream();
-      },
     });
-    return new Response(responseBody, { status: 200, headers });
+    if ("error" in result) {
+      activeStreams--;
+      call.finish();
+      return fail(exchange, result.error, result.reason);
+    }
+    return new Response(result.body, { status: 200, headers });
   }
 
   return {
@@ -1055,14 +754,33 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     },
     async close(): Promise<void> {
       closing = true;
-      const waiting = [...inFlight];
-      for (const [shutdown] of waiting) shutdown();
-      await Promise.all(waiting.map(([, settled]) => settled));
+      const waiting = [...calls];
+      for (const call of waiting) {
+        call.cutWith("shutdown", gatewayError("overloaded", 503, "the gateway is shutting down"));
+      }
+      await Promise.all(waiting.map((call) => call.settled));
     },
     get activeStreams(): number {
       return activeStreams;
     },
   };
+}
+
+/**
+ * The HTTP error for a converted stream that has produced nothing but an error: the provider's
+ * own error (its status), or a 502 naming the likely protocol mismatch.
+ */
+function earlyFailure(
+  tracker: EventTracker,
+  target: ProtocolAdapter,
+  contentType: string,
+): { error: LlmErrorEvent; reason?: string } | undefined {
+  if (tracker.content > 0) return undefined;
+  const first = tracker.firstError;
+  if (first !== undefined && first.kind !== "protocol_error") {
+    return { error: first, reason: "upstream_error" };
+  }
+  return { error: mismatch(target, contentType, first) };
 }
 
 /** The 502 for a stream that said nothing in its protocol. */
@@ -1083,11 +801,48 @@ function mismatch(
 }
 
 /**
+ * The upstream request body: the client's (see {@linkcode rewriteSameProtocol}) for an upstream
+ * of its protocol, else the client's request parsed and written in the upstream's protocol —
+ * with `stream_options.include_usage` for a streaming OpenAI upstream, so usage is known.
+ * `includeUsage` says whether an OpenAI client asked for the usage chunk.
+ */
+function upstreamBody(
+  exchange: Exchange,
+  instance: InstanceConfig,
+  protocol: LlmProtocol,
+  upstreamModel: string,
+): { body: Uint8Array; includeUsage: boolean } {
+  const { route, client, json, body, stream, model } = exchange;
+  if (protocol === client.protocol) {
+    return {
+      body: rewriteSameProtocol(route, instance, json, body, upstreamModel),
+      includeUsage: false,
+    };
+  }
+  const source = { ...json };
+  if (route.apisix) delete source.stream;
+  const request: LlmRequest = client.parseRequest(source, model.alias);
+  const includeUsage = request.includeUsage === true;
+  request.model = upstreamModel;
+  if (request.maxTokens === undefined && instance.options.maxTokens !== undefined) {
+    request.maxTokens = instance.options.maxTokens;
+  }
+  delete request.stream;
+  delete request.includeUsage;
+  if (protocol !== "bedrock") request.stream = stream;
+  if (protocol === "openai" && stream) request.includeUsage = true;
+  return {
+    body: utf8.encode(JSON.stringify(ADAPTERS[protocol].toRequest(request))),
+    includeUsage,
+  };
+}
+
+/**
  * The request body for an upstream of the client's protocol: the client's bytes, unless the
  * alias maps to another model id, an instance option applies, or an APISIX `stream` flag must go.
  */
 function rewriteSameProtocol(
-  route: Extract<Route, { kind: "llm" }>,
+  route: LlmRoute,
   instance: InstanceConfig,
   json: Record<string, unknown>,
   body: Uint8Array,
