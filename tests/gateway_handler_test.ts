@@ -6,6 +6,7 @@ import { ADAPTERS } from "../src/gateway/_protocols.ts";
 import { createGateway, type Gateway, type GatewayOptions } from "../src/gateway/handler.ts";
 import { parseGatewayConfig } from "../src/gateway/config.ts";
 import { bedrockUrl } from "../src/gateway/providers/bedrock.ts";
+import { FrameBoundary } from "../src/gateway/_stream.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url);
 const CREDENTIALS = { accessKeyId: "AKIDGATEWAYTEST", secretAccessKey: "gateway/test/secret/KEY" };
@@ -546,4 +547,50 @@ Deno.test("gateway: upstream authentication headers; payload logging of a stream
   assert.ok(streamLog.response_text.startsWith("Hello! llmwire decodes AWS EventStream"));
   assert.match(streamLog.request_body, /Hello there/);
   assert.equal(converseLog.response_text, "ok");
+});
+
+Deno.test("FrameBoundary: boundaries after whole frames and events, whatever the chunking", async () => {
+  const cases: [string, "eventstream" | "sse"][] = [
+    ["bedrock/converse_stream_text.bin", "eventstream"],
+    ["bedrock/converse_stream_tool_use.bin", "eventstream"],
+    ["openai/chat_stream_text.sse", "sse"],
+    ["anthropic/messages_stream_tool_use.sse", "sse"],
+  ];
+  for (const [file, framing] of cases) {
+    const bytes = await Deno.readFile(new URL(file, FIXTURES));
+    // Every frame end, from one pass over the whole stream byte by byte.
+    const ends: number[] = [];
+    const reference = new FrameBoundary(framing);
+    for (let i = 0; i < bytes.length; i++) {
+      if (reference.push(bytes.subarray(i, i + 1)) === 1) ends.push(i + 1);
+    }
+    assert.equal(ends.at(-1), bytes.length, file);
+    if (framing === "eventstream") {
+      const view = new DataView(bytes.buffer, bytes.byteOffset);
+      const expected: number[] = [];
+      for (let at = 0; at < bytes.length; at += view.getUint32(at)) {
+        expected.push(at + view.getUint32(at));
+      }
+      assert.deepEqual(ends, expected, file);
+    } else {
+      const text = new TextDecoder().decode(bytes);
+      assert.equal(ends.length, text.split("\n\n").length - 1, file);
+    }
+    // Split in two anywhere: the last boundary of each part is the last frame end before it.
+    for (let split = 1; split < bytes.length; split++) {
+      const boundary = new FrameBoundary(framing);
+      const first = boundary.push(bytes.subarray(0, split));
+      const second = boundary.push(bytes.subarray(split));
+      const lastBefore = ends.filter((end) => end <= split).at(-1) ?? -1;
+      assert.equal(first, lastBefore, `${file} split at ${split}`);
+      const lastAfter = ends.at(-1)! - split;
+      assert.equal(second, lastAfter > 0 ? lastAfter : -1, `${file} split at ${split}`);
+    }
+  }
+  // CRLF and CR line ends.
+  const crlf = new FrameBoundary("sse");
+  assert.equal(crlf.push(new TextEncoder().encode("data: a\r\n\r\ndata: b\r\n")), 11);
+  assert.equal(crlf.push(new TextEncoder().encode("\r\n")), 2);
+  const cr = new FrameBoundary("sse");
+  assert.equal(cr.push(new TextEncoder().encode("data: a\r\rdata: b")), 9);
 });
