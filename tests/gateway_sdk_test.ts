@@ -17,6 +17,9 @@ import { parseGatewayConfig } from "../src/gateway/config.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url);
 const BEDROCK_STREAM = await Deno.readFile(new URL("bedrock/converse_stream_text.bin", FIXTURES));
+const THROTTLED_STREAM = await Deno.readFile(
+  new URL("bedrock/converse_stream_throttling.bin", FIXTURES),
+);
 const ANTHROPIC_STREAM = await Deno.readFile(
   new URL("anthropic/messages_stream_text.sse", FIXTURES),
 );
@@ -112,6 +115,11 @@ function strictBedrock() {
         headers: { "x-amzn-errortype": "InvalidSignatureException" },
       });
     }
+    if (path.includes("throttled")) {
+      return new Response(THROTTLED_STREAM, {
+        headers: { "content-type": "application/vnd.amazon.eventstream" },
+      });
+    }
     if (path.endsWith("/converse-stream")) {
       return new Response(
         ReadableStream.from([BEDROCK_STREAM.slice(0, 333), BEDROCK_STREAM.slice(333)]),
@@ -182,6 +190,7 @@ function gatewayServer(bedrockUrl: string, anthropicUrl: string) {
       models: {
         [MODEL]: { instances: [bedrock] },
         "claude-haiku": { instances: [{ ...bedrock, options: { model: MODEL } }] },
+        throttled: { instances: [bedrock] },
         "claude-direct": {
           instances: [{
             type: "anthropic",
@@ -416,4 +425,77 @@ Deno.test("gateway SDK: APISIX route — stream flag, stripped body, %3A, identi
   assert.equal(typeof streamLog.ttft_ms, "number");
   assert.equal(controlLog.stream, false);
   assert.deepEqual([controlLog.input_tokens, controlLog.output_tokens], [14, 23]);
+});
+
+Deno.test("gateway SDK: each SDK sees a mid-stream exception, and a gateway 404, as its own error", async () => {
+  await using bedrock = strictBedrock();
+  await using anthropic = anthropicUpstream();
+  await using gw = gatewayServer(bedrock.url, anthropic.url);
+  const message = "Too many tokens, please wait before trying again.";
+
+  const aws = bedrockClient(gw.url);
+  try {
+    const response = await aws.send(
+      new ConverseStreamCommand({ modelId: "throttled", messages: MESSAGES }),
+    );
+    let text = "";
+    await assert.rejects(
+      async () => {
+        for await (const event of response.stream!) {
+          text += event.contentBlockDelta?.delta?.text ?? "";
+        }
+      },
+      (error: Error) => error.name === "ThrottlingException" && error.message === message,
+    );
+    assert.equal(text, "Sure, here is the first part");
+    await assert.rejects(
+      aws.send(new ConverseCommand({ modelId: "no-such-model", messages: MESSAGES })),
+      (error: Error) =>
+        error.name === "ResourceNotFoundException" &&
+        /"no-such-model" is not configured/.test(error.message),
+    );
+  } finally {
+    aws.destroy();
+  }
+
+  const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "sk-client", maxRetries: 0 });
+  const stream = await openai.chat.completions.create({
+    model: "throttled",
+    stream: true,
+    messages: [{ role: "user", content: "Say hello" }],
+  });
+  let text = "";
+  await assert.rejects(
+    async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+    },
+    (error: Error) => error instanceof OpenAI.APIError && error.message.includes(message),
+  );
+  assert.equal(text, "Sure, here is the first part");
+  await assert.rejects(
+    openai.chat.completions.create({
+      model: "no-such-model",
+      messages: [{ role: "user", content: "Hi" }],
+    }),
+    (error: Error) => error instanceof OpenAI.NotFoundError,
+  );
+
+  const claude = new Anthropic({ baseURL: gw.url, apiKey: "sk-ant-client", maxRetries: 0 });
+  const messages = claude.messages.stream({
+    model: "throttled",
+    max_tokens: 64,
+    messages: [{ role: "user", content: "Say hello" }],
+  });
+  await assert.rejects(
+    messages.finalMessage(),
+    (error: Error) => error instanceof Anthropic.APIError && error.message.includes(message),
+  );
+  await assert.rejects(
+    claude.messages.create({
+      model: "no-such-model",
+      max_tokens: 8,
+      messages: [{ role: "user", content: "Hi" }],
+    }),
+    (error: Error) => error instanceof Anthropic.NotFoundError,
+  );
 });
