@@ -8,16 +8,21 @@ import {
   ANTHROPIC_MESSAGES_STOP_REASONS,
   BEDROCK_CONVERSE_STOP_REASONS,
   createUsage,
+  LlmConversionError,
   type LlmEvent,
   type LlmResponse,
   LlmResponseAccumulator,
   OPENAI_CHAT_FINISH_REASONS,
+  OpenAIChatDecoder,
   parseAnthropicMessagesResponse,
   parseAnthropicMessagesStopReason,
+  parseAnthropicMessagesUsage,
   parseBedrockConverseResponse,
   parseBedrockConverseStopReason,
+  parseBedrockConverseUsage,
   parseOpenAIChatFinishReason,
   parseOpenAIChatResponse,
+  parseOpenAIChatUsage,
   responseToEvents,
   type StopReason,
   toAnthropicMessagesResponse,
@@ -518,4 +523,38 @@ Deno.test("a parsed response streams as events that accumulate back to it", () =
     for (const event of responseToEvents(response)) accumulator.push(event);
     assert.deepEqual(accumulator.response(), response);
   }
+});
+
+Deno.test("usage: one reader per provider, strict for bodies and lenient for streams", () => {
+  // Bodies read every field variant the stream decoders read.
+  const deepSeek = parseOpenAIChatUsage({ prompt_tokens: 9, prompt_cache_hit_tokens: 4 });
+  assert.equal(deepSeek.cacheReadTokens, 4);
+  assert.equal(parseOpenAIChatUsage({ prompt_tokens: 9, total_tokens: 12 }).outputTokens, 3);
+  const thinking = parseAnthropicMessagesUsage({
+    input_tokens: 1,
+    output_tokens: 5,
+    output_tokens_details: { thinking_tokens: 2 },
+  });
+  assert.equal(thinking.reasoningTokens, 2);
+  // Bodies throw naming the field; absent and null counts read as 0.
+  const fieldOf = (read: () => unknown) => {
+    try {
+      read();
+    } catch (error) {
+      if (error instanceof LlmConversionError) return error.field;
+    }
+    return undefined;
+  };
+  assert.equal(fieldOf(() => parseOpenAIChatUsage({ prompt_tokens: "9" })), "usage.prompt_tokens");
+  assert.equal(
+    fieldOf(() => parseAnthropicMessagesUsage({ output_tokens_details: [] })),
+    "usage.output_tokens_details",
+  );
+  assert.equal(fieldOf(() => parseBedrockConverseUsage(7, "x.usage")), "x.usage");
+  assert.deepEqual(parseBedrockConverseUsage({ inputTokens: null }), createUsage({}));
+  // Streams read the same fields, but a count of the wrong type reads as absent.
+  const [, usage] = new OpenAIChatDecoder().push({
+    data: JSON.stringify({ choices: [], usage: { prompt_tokens: "9", completion_tokens: 2 } }),
+  });
+  assert.deepEqual(usage, { type: "usage", usage: createUsage({ outputTokens: 2 }) });
 });

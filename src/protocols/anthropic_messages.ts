@@ -28,6 +28,14 @@ import {
   type Usage,
 } from "./events.ts";
 import {
+  at,
+  defined,
+  optionalCount,
+  optionalObject,
+  type Strictness,
+  uncachedInput,
+} from "./_body_fields.ts";
+import {
   excerpt,
   generatedId,
   generatedMessageId,
@@ -37,14 +45,6 @@ import {
   protocolError,
 } from "./_json.ts";
 import { pushTransformer } from "./_push_transformer.ts";
-import {
-  at,
-  defined,
-  optionalCount,
-  optionalObject,
-  type Strictness,
-  uncachedInput,
-} from "./_body_fields.ts";
 
 // ---------------------------------------------------------------------------------------------
 // The one place for Anthropic's stop reasons, error types and usage fields.

@@ -36,8 +36,6 @@ import {
   type StopReason,
   type Usage,
 } from "./events.ts";
-import { generatedMessageId, isObject, type JsonObject, lookup, protocolError } from "./_json.ts";
-import { pushTransformer } from "./_push_transformer.ts";
 import {
   at,
   optionalCount,
@@ -45,6 +43,8 @@ import {
   type Strictness,
   uncachedInput,
 } from "./_body_fields.ts";
+import { generatedMessageId, isObject, type JsonObject, lookup, protocolError } from "./_json.ts";
+import { pushTransformer } from "./_push_transformer.ts";
 
 // ---------------------------------------------------------------------------------------------
 // The one place for Bedrock's stop reasons, exception types and usage, both directions.

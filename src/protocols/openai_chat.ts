@@ -35,6 +35,7 @@ import {
   type StopReason,
   type Usage,
 } from "./events.ts";
+import { at, optionalCount, optionalObject, type Strictness } from "./_body_fields.ts";
 import {
   excerpt,
   generatedId,
@@ -46,10 +47,9 @@ import {
   protocolError,
 } from "./_json.ts";
 import { pushTransformer } from "./_push_transformer.ts";
-import { at, optionalCount, optionalObject, type Strictness } from "./_body_fields.ts";
 
 // ---------------------------------------------------------------------------------------------
-// The one place for OpenAI's stop reasons and error types, both directions.
+// The one place for OpenAI's finish reasons, error types and usage, both directions.
 
 /** Chat Completions finish reasons. */
 export type OpenAIChatFinishReason =
