@@ -286,11 +286,14 @@ export async function relay(
   let pulling = false;
   call.onCut = () => {
     void reader?.cancel(call.cut?.reason).catch(() => {});
-    // Nobody waits on the upstream: end the stream now, with its terminal error.
-    if (!pulling && !ended && call.cut?.reason !== "client_disconnect") {
+    // Nobody waits on the upstream: end the stream now, with its terminal error (unless the
+    // client is gone).
+    if (!pulling && !ended) {
       ended = true;
       try {
-        for (const chunk of source.terminal(call.cut!.error)) controller.enqueue(chunk);
+        if (call.cut?.reason !== "client_disconnect") {
+          for (const chunk of source.terminal(call.cut!.error)) controller.enqueue(chunk);
+        }
         controller.close();
       } catch {
         // Already closed by the client.
