@@ -52,6 +52,19 @@ function signedHeaders(request: Request): string {
 // ---------------------------------------------------------------------------------------------
 // Amazon Bedrock
 
+Deno.test("bedrockModelPath refuses IDs that a URL would resolve away", () => {
+  for (const modelId of ["", ".", ".."]) {
+    assert.throws(() => bedrockModelPath(modelId, "converse"), TypeError, JSON.stringify(modelId));
+  }
+  // Dots inside an ID, and "...", stay in their segment.
+  assert.equal(bedrockModelPath("...", "converse"), "/model/.../converse");
+  assert.equal(
+    new URL("https://x" + bedrockModelPath("...", "converse")).pathname,
+    "/model/.../converse",
+  );
+  assert.equal(bedrockModelPath("../x", "converse"), "/model/..%2Fx/converse");
+});
+
 Deno.test("bedrockModelPath encodes a model ID's ':' and an ARN's '/' once", () => {
   assert.equal(
     bedrockModelPath("anthropic.claude-3-5-sonnet-20241022-v2:0", "converse"),

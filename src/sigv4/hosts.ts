@@ -134,6 +134,8 @@ export type BedrockOperation =
  * for the wire — `:` as `%3A`, `/` as `%2F` — so {@linkcode SigV4Signer} signs it encoded twice
  * (`%253A`, `%252F`), as Bedrock expects.
  *
+ * @throws {TypeError} for `""`, `"."` and `".."`, which no encoding keeps inside the segment
+ *
  * @example
  * ```ts
  * import { bedrockModelPath } from "@llmwire/llmwire";
@@ -150,5 +152,14 @@ export type BedrockOperation =
  * ```
  */
 export function bedrockModelPath(modelId: string, operation: BedrockOperation): string {
+  // "", "." and ".." survive percent-encoding as path segments that URL parsers remove or
+  // resolve ("%2E%2E" is a dot segment too), so the model would silently change the path.
+  if (modelId === "" || modelId === "." || modelId === "..") {
+    throw new TypeError(
+      `bedrockModelPath: ${
+        JSON.stringify(modelId)
+      } is not a model ID (it cannot be a path segment)`,
+    );
+  }
   return "/model/" + encodeRfc3986(modelId) + "/" + operation;
 }
