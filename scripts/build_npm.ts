@@ -129,6 +129,64 @@ function packageJson(version: string, license: string): Record<string, unknown> 
   };
 }
 
+/** `./x.ts` → `./x.js` for a relative specifier; anything else unchanged. */
+function jsSpecifier(specifier: string): string {
+  return /^\.\.?\//.test(specifier) ? specifier.replace(/\.(m|c)?ts$/, ".$1js") : specifier;
+}
+
+/**
+ * Rewrites relative `.ts` specifiers in declaration files to `.js`, as in the emitted code
+ * (`rewriteRelativeImportExtensions` rewrites only the `.js`), so every TypeScript version and
+ * module resolution finds the `.d.ts` beside each `.js`.
+ */
+const declarationSpecifiers: ts.TransformerFactory<ts.SourceFile | ts.Bundle> = (context) => {
+  const { factory } = context;
+  const literal = (node: ts.Expression | undefined) =>
+    node && ts.isStringLiteral(node) && jsSpecifier(node.text) !== node.text
+      ? factory.createStringLiteral(jsSpecifier(node.text))
+      : undefined;
+  const visit = (node: ts.Node): ts.Node => {
+    if (ts.isImportDeclaration(node)) {
+      const specifier = literal(node.moduleSpecifier);
+      if (specifier) {
+        return factory.updateImportDeclaration(
+          node,
+          node.modifiers,
+          node.importClause,
+          specifier,
+          node.attributes,
+        );
+      }
+    } else if (ts.isExportDeclaration(node)) {
+      const specifier = literal(node.moduleSpecifier);
+      if (specifier) {
+        return factory.updateExportDeclaration(
+          node,
+          node.modifiers,
+          node.isTypeOnly,
+          node.exportClause,
+          specifier,
+          node.attributes,
+        );
+      }
+    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) {
+      const specifier = literal(node.argument.literal as ts.Expression);
+      if (specifier) {
+        return factory.updateImportTypeNode(
+          node,
+          factory.updateLiteralTypeNode(node.argument, specifier),
+          node.attributes,
+          node.qualifier,
+          node.typeArguments,
+          node.isTypeOf,
+        );
+      }
+    }
+    return ts.visitEachChild(node, visit, context);
+  };
+  return (node) => ts.visitNode(node, visit) as ts.SourceFile | ts.Bundle;
+};
+
 /** Formats compiler diagnostics as `file:line:col - error TSnnnn: message` lines. */
 function formatDiagnostics(diagnostics: readonly ts.Diagnostic[]): string {
   return ts.formatDiagnostics(diagnostics, {
@@ -192,7 +250,9 @@ export async function buildNpm(options: BuildNpmOptions = {}): Promise<string> {
     if (diagnostics.length > 0) {
       throw new Error(`the npm build does not type-check:\n${formatDiagnostics(diagnostics)}`);
     }
-    const emitted = program.emit();
+    const emitted = program.emit(undefined, undefined, undefined, false, {
+      afterDeclarations: [declarationSpecifiers],
+    });
     if (emitted.emitSkipped || emitted.diagnostics.length > 0) {
       throw new Error(`the npm build failed to emit:\n${formatDiagnostics(emitted.diagnostics)}`);
     }
