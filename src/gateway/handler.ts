@@ -26,6 +26,7 @@ import {
 } from "./_call.ts";
 import { EventTracker, FrameBoundary } from "./_stream.ts";
 import { createUpstream, type FetchLike, type Upstream } from "./providers/upstream.ts";
+import { PLAYGROUND_HTML, PLAYGROUND_JS } from "./_playground_assets.ts";
 
 /** Options of {@linkcode createGateway}. */
 export interface GatewayOptions {
@@ -51,6 +52,8 @@ export interface Gateway {
 /** A request's route, as data. */
 type Route =
   | { kind: "healthz" | "metrics" | "models"; name: string }
+  /** A static file of the playground page. */
+  | { kind: "asset"; name: string; body: string; contentType: string }
   | {
     kind: "llm";
     name: string;
@@ -89,6 +92,26 @@ interface RouteSpec {
 
 /** The built-in routes. */
 const ROUTES: RouteSpec[] = [
+  {
+    method: "GET",
+    pattern: /^\/$/,
+    route: () => ({
+      kind: "asset",
+      name: "playground",
+      body: PLAYGROUND_HTML,
+      contentType: "text/html; charset=utf-8",
+    }),
+  },
+  {
+    method: "GET",
+    pattern: /^\/playground\.js$/,
+    route: () => ({
+      kind: "asset",
+      name: "playground.js",
+      body: PLAYGROUND_JS,
+      contentType: "text/javascript; charset=utf-8",
+    }),
+  },
   { method: "GET", pattern: /^\/healthz$/, route: () => ({ kind: "healthz", name: "healthz" }) },
   { method: "GET", pattern: /^\/metrics$/, route: () => ({ kind: "metrics", name: "metrics" }) },
   {
@@ -121,6 +144,10 @@ const ROUTES: RouteSpec[] = [
     },
   },
 ];
+
+/** The playground loads only its own script and calls only its own gateway. */
+const PLAYGROUND_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
@@ -188,7 +215,8 @@ async function readRequestBody(
  * Creates the gateway: a fetch handler serving OpenAI Chat Completions
  * (`POST /v1/chat/completions`, `GET /v1/models`), Anthropic Messages (`POST /v1/messages`),
  * Bedrock Converse (`POST /model/{modelId}/converse` and `/converse-stream`) and the configured
- * APISIX routes from the configured upstreams, plus `GET /healthz` and `GET /metrics`.
+ * APISIX routes from the configured upstreams, plus `GET /healthz`, `GET /metrics` and the
+ * playground page (`GET /`, a page that streams a model's reply through these endpoints).
  *
  * Same-protocol traffic passes through byte for byte (the request body too, unless the alias
  * maps to another model id or instance options apply), observed for the log; cross-protocol
@@ -310,6 +338,15 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       );
     }
     switch (route.kind) {
+      case "asset":
+        return new Response(route.body, {
+          headers: {
+            "content-type": route.contentType,
+            "cache-control": "no-cache",
+            "content-security-policy": PLAYGROUND_CSP,
+            "x-content-type-options": "nosniff",
+          },
+        });
       case "healthz":
         return Response.json({ status: closing ? "closing" : "ok" }, {
           status: closing ? 503 : 200,
