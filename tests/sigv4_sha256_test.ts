@@ -1,9 +1,20 @@
 /**
  * The signer's synchronous SHA-256 and HMAC-SHA256 against WebCrypto: every length across the
- * block and padding boundaries, keys shorter and longer than a block, RFC 4231 vectors.
+ * block and padding boundaries, bytes at any offset of any buffer, texts (ASCII and not) hashed
+ * through the reused UTF-8 buffer, keys shorter and longer than a block, FIPS 180-4 and RFC 4231
+ * vectors.
  */
 import assert from "node:assert/strict";
-import { hmacKey, hmacSha256, hmacSha256Hex, sha256Hex, toHex } from "../src/sigv4/_sha256.ts";
+import {
+  hmacKey,
+  hmacSha256,
+  hmacSha256Hex,
+  sha256,
+  sha256Hex,
+  sha256HexOfText,
+  toHex,
+  utf8,
+} from "../src/sigv4/_sha256.ts";
 
 function bytes(length: number, seed: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(length);
@@ -27,6 +38,94 @@ Deno.test("sha256Hex equals crypto.subtle.digest for every length 0…300 and a 
     const data = bytes(length, length);
     const expected = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", data)));
     assert.equal(sha256Hex(data), expected, `length ${length}`);
+  }
+});
+
+Deno.test("sha256Hex passes the FIPS 180-4 (NIST CSRC) examples", () => {
+  const text = (s: string) => new TextEncoder().encode(s);
+  assert.equal(
+    sha256Hex(text("")),
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+  );
+  assert.equal(
+    sha256Hex(text("abc")),
+    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+  );
+  // 56 bytes: the padding needs a second block.
+  assert.equal(
+    sha256Hex(text("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+    "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+  );
+  // 112 bytes.
+  assert.equal(
+    sha256Hex(
+      text(
+        "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqr" +
+          "lmnopqrsmnopqrstnopqrstu",
+      ),
+    ),
+    "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1",
+  );
+  assert.equal(
+    sha256Hex(new Uint8Array(1_000_000).fill(0x61)),
+    "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0",
+  );
+  assert.equal(
+    toHex(sha256(text("abc"))),
+    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+  );
+});
+
+Deno.test("sha256Hex reads bytes at any offset of any buffer", async () => {
+  const lengths = [0, 1, 55, 56, 63, 64, 65, 119, 120, 127, 128, 129, 1000];
+  const buffers = [new ArrayBuffer(1200), new SharedArrayBuffer(1200)];
+  for (const buffer of buffers) {
+    const all = new Uint8Array(buffer);
+    all.set(bytes(1200, 3));
+    for (const offset of [0, 1, 2, 3, 5, 64, 67]) {
+      for (const length of lengths) {
+        const view = all.subarray(offset, offset + length);
+        const expected = toHex(
+          new Uint8Array(await crypto.subtle.digest("SHA-256", view.slice())),
+        );
+        assert.equal(sha256Hex(view), expected, `offset ${offset}, length ${length}`);
+        assert.equal(toHex(sha256(view)), expected);
+      }
+    }
+  }
+});
+
+Deno.test("sha256HexOfText equals crypto.subtle.digest of the UTF-8, ASCII or not", async () => {
+  const pieces = ["a", "Z", "~", "\n", "é", "ሴ", "😀", "\u0000", "\u007f", "\u0080", "\u07ff"];
+  const random = (() => {
+    let state = 42;
+    return () => (state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
+  })();
+  const texts: string[] = [];
+  // ASCII across the block and padding boundaries.
+  for (const length of [0, 1, 54, 55, 56, 57, 63, 64, 65, 118, 119, 120, 121, 128, 379, 1024]) {
+    texts.push("x".repeat(length));
+  }
+  // Non-ASCII whose UTF-8 lands around the same boundaries.
+  for (const length of [18, 19, 27, 28, 32, 40, 60]) {
+    texts.push("é".repeat(length), "ሴ".repeat(length), "a" + "😀".repeat(length >> 1));
+  }
+  for (let i = 0; i < 200; i++) {
+    let text = "";
+    const length = Math.floor(random() * 150);
+    for (let j = 0; j < length; j++) text += pieces[Math.floor(random() * pieces.length)];
+    texts.push(text);
+  }
+  // Lone surrogates become U+FFFD, as TextEncoder encodes them.
+  texts.push("a\ud800b", "\udc00".repeat(30));
+  // Longer than the reused buffer (it grows), and longer than the texts it takes at all.
+  texts.push("ab".repeat(3000), "é".repeat(6000), "z".repeat(20_000), "x".repeat(10));
+  for (const text of texts) {
+    const encoded = new TextEncoder().encode(text);
+    const expected = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", encoded)));
+    assert.equal(sha256HexOfText(text), expected, JSON.stringify(text.slice(0, 40)));
+    assert.equal(sha256Hex(utf8(text)), expected);
+    assert.deepEqual(utf8(text), encoded);
   }
 });
 

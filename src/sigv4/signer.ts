@@ -240,6 +240,8 @@ export class SigV4Signer {
   #lastAmzDate = "";
   #lastPath: string | undefined;
   #lastCanonicalPath = "";
+  #lastHref: string | undefined;
+  #lastHrefRequest: Request | undefined;
 
   /** Creates a signer for one region and service. */
   constructor(options: SigV4SignerOptions) {
@@ -300,7 +302,8 @@ export class SigV4Signer {
     let canonical = this.#canonicalize(prepared, options, undefined);
     if (canonical instanceof Promise) canonical = await canonical;
     const { headers } = this.#details(canonical);
-    return buildRequest(input, prepared, prepared.href, headers);
+    const href = prepared.href;
+    return buildRequest(input, prepared, href, headers, () => this.#requestFor(href));
   }
 
   /**
@@ -583,6 +586,21 @@ export class SigV4Signer {
     return this.#lastCanonicalPath;
   }
 
+  /**
+   * A bodiless `Request` for `href`, kept for the next signature of the same URL (a gateway signs
+   * the same few): a `Request` built from it copies its parsed URL instead of parsing the string
+   * again. Made on the second signature of a URL in a row, so that URLs signed once (presigned
+   * ones, with their signatures in the query) never pay for it.
+   */
+  #requestFor(href: string): Request | undefined {
+    if (href !== this.#lastHref) {
+      this.#lastHref = href;
+      this.#lastHrefRequest = undefined;
+      return undefined;
+    }
+    return this.#lastHrefRequest ??= new Request(href);
+  }
+
   /** `X-Amz-Date` of a time, memoized for the current second. */
   #amzDate(date: Date): string {
     const ms = date.getTime();
@@ -848,6 +866,7 @@ function buildRequest(
   prepared: PreparedRequest,
   href: string,
   headers: [string, string][],
+  requestFor?: () => Request | undefined,
 ): Request {
   const { content, passThrough } = prepared.body;
   if (input instanceof Request) {
@@ -876,7 +895,12 @@ function buildRequest(
     init.body = passThrough;
     init.duplex = "half";
   } else delete init.body;
-  const request = new Request(href, init);
+  // From a kept bodiless `Request` for the same URL when there is one (see `#requestFor`). Its
+  // signal must not be followed: `null` gives the new `Request` a signal of its own, as a URL
+  // does (and keeps the kept one from collecting dependent signals).
+  const base = requestFor?.();
+  if (base !== undefined) init.signal ??= null;
+  const request = new Request(base ?? href, init);
   // Setting the headers one by one is cheaper than converting a HeadersInit; their names are
   // unique here, and `set` replaces the content-type fetch gives a string body by default.
   const requestHeaders = request.headers;
