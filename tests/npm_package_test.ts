@@ -286,6 +286,7 @@ Deno.test({
       }
       assert.deepEqual(nodeTests.sort(), [
         "tests/framing_node.mjs",
+        "tests/gateway_node.mjs",
         "tests/protocols_node.mjs",
         "tests/sigv4_node.mjs",
       ]);
@@ -298,9 +299,10 @@ Deno.test({
       const report = `${result.stdout.slice(-3000)}\n${result.stderr}`;
       assert.equal(result.code, 0, `node --test failed:\n${report}`);
       assert.equal(count("fail"), 0, report);
-      // framing: 4 corpus tests + 1 per fixture; sigv4: 2; protocols: 1 per fixture + 3.
+      // framing: 4 corpus tests + 1 per fixture; gateway: 2; sigv4: 2; protocols: 1 per
+      // fixture + 3.
       const fixtures = JSON.parse(await Deno.readTextFile(new URL("fixtures/index.json", ROOT)));
-      const total = 4 + fixtures.length + 2 + fixtures.length + 3;
+      const total = 4 + fixtures.length + 2 + 2 + fixtures.length + 3;
       assert.equal(count("tests"), total, report);
       assert.equal(count("pass"), HAS_CORPORA ? total : total - 5, report);
       assert.equal(count("skipped"), HAS_CORPORA ? 0 : 5, report);
