@@ -15,7 +15,8 @@ export * from "./mock_upstream.ts";
 export type * from "../protocols/bodies.ts";
 export type * from "../protocols/events.ts";
 
-if (import.meta.main) {
+// Runs only as Deno's main module (Node ≥ 24 defines import.meta.main too, without Deno).
+if (import.meta.main && "Deno" in globalThis) {
   const { main } = await import("./main.ts");
   await main(Deno.args);
 }
