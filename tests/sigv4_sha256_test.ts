@@ -9,6 +9,7 @@ import {
   hmacKey,
   hmacSha256,
   hmacSha256Hex,
+  PrefixHasher,
   sha256,
   sha256Hex,
   sha256HexOfText,
@@ -127,6 +128,60 @@ Deno.test("sha256HexOfText equals crypto.subtle.digest of the UTF-8, ASCII or no
     assert.equal(sha256Hex(utf8(text)), expected);
     assert.deepEqual(utf8(text), encoded);
   }
+});
+
+Deno.test("PrefixHasher equals crypto.subtle.digest whatever the previous texts were", async () => {
+  const random = (() => {
+    let state = 7;
+    return () => (state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
+  })();
+  const int = (n: number) => Math.floor(random() * n);
+  const letters = ["a", "b", "\n", ":", "é", "ሴ", "😀"];
+  const text = (length: number, ascii: boolean) => {
+    let out = "";
+    while (out.length < length) out += ascii ? "xyz"[int(3)] : letters[int(letters.length)];
+    return out;
+  };
+  const hasher = new PrefixHasher();
+  const check = async (head: string, tail: string, label: string) => {
+    const encoded = new TextEncoder().encode(head + tail);
+    const expected = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", encoded)));
+    assert.equal(hasher.hex(head, tail), expected, label);
+  };
+  const tails = ["", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "é"];
+  let head = text(500, true);
+  for (let step = 0; step < 400; step++) {
+    const tail = tails[int(tails.length)]! + (random() < 0.5 ? "" : text(int(100), true));
+    const change = int(9);
+    if (change === 0) head = text(int(300), random() < 0.5); // anything new
+    else if (change === 1) head = head.slice(0, int(head.length + 1)); // shorter
+    else if (change === 2) head += text(int(200), random() < 0.5); // longer
+    else if (change === 3) { // one character changed, anywhere
+      const at = int(head.length);
+      head = head.slice(0, at) + "Q" + head.slice(at + 1);
+    } else if (change === 4) head = text(int(6000), true); // beyond the kept blocks
+    else if (change === 5) sha256HexOfText(text(int(3000), false)); // the reused buffer changes
+    // otherwise the same head again
+    await check(head, tail, `step ${step}, head length ${head.length}`);
+  }
+  // A single byte changed at every place of the kept blocks, then changed back.
+  const base = text(300, true);
+  for (let at = 0; at < base.length; at++) {
+    await check(base.slice(0, at) + "Q" + base.slice(at + 1), "tail", `changed at ${at}`);
+    await check(base, "tail", `changed back at ${at}`);
+  }
+  // Block and padding boundaries of the head and of the whole.
+  for (const headLength of [0, 1, 55, 56, 63, 64, 65, 119, 120, 127, 128, 129, 4095, 4096, 4097]) {
+    for (const tailLength of [0, 1, 8, 55, 56, 63, 64, 65]) {
+      const prefix = "p".repeat(headLength);
+      await check(prefix, "t".repeat(tailLength), `${headLength} + ${tailLength}`);
+      await check(prefix, "u".repeat(tailLength), `${headLength} + ${tailLength}, again`);
+    }
+  }
+  // Texts longer than the reused buffer takes.
+  await check("h".repeat(17_000), "t", "long head");
+  await check("h".repeat(100), "t".repeat(17_000), "long tail");
+  await check("h".repeat(100), "t", "short again");
 });
 
 Deno.test("hmacSha256 equals WebCrypto HMAC for keys and messages of many lengths", async () => {

@@ -196,37 +196,40 @@ const INITIAL = new Int32Array([
 ]);
 
 /**
- * Hashes the first `length` bytes of `view` (`bytes`, seen as a `DataView`) into `H`, starting
- * from `state` — the initial state, or the state after `prefixLength` bytes (whole blocks) were
- * already hashed, as for the pads of an HMAC key.
+ * Hashes `bytes[offset, end)` (seen as `view`) into `H`, which holds the state after `before`
+ * bytes (whole blocks) were hashed, and pads them: `H` is then the digest.
  */
-function digestInto(
+function finish(
   bytes: Uint8Array,
   view: DataView,
-  length: number,
-  state: Int32Array = INITIAL,
-  prefixLength = 0,
+  offset: number,
+  end: number,
+  before: number,
 ): void {
-  H.set(state);
-  const rest = length % 64;
-  const whole = length - rest;
-  compress(view, 0, whole);
+  const rest = (end - offset) % 64;
+  const whole = end - rest;
+  compress(view, offset, whole);
   const tailLength = rest < 56 ? 64 : 128;
   for (let i = 0; i < rest; i++) TAIL[i] = bytes[whole + i]!;
   TAIL[rest] = 0x80;
   TAIL.fill(0, rest + 1, tailLength - 8);
   // The message length in bits, big-endian, in the last 8 bytes (inputs stay far below 2^53 bits).
-  const bits = (prefixLength + length) * 8;
+  const bits = (before + end - offset) * 8;
   TAIL_VIEW.setUint32(tailLength - 8, Math.floor(bits / 0x100000000));
   TAIL_VIEW.setUint32(tailLength - 4, bits >>> 0);
   compress(TAIL_VIEW, 0, tailLength);
 }
 
-function digestBytes(bytes: Uint8Array, state?: Int32Array, prefixLength?: number): void {
+/**
+ * Hashes `bytes` into `H`, starting from `state` — the initial state, or the state after `before`
+ * bytes (whole blocks) were already hashed, as for the pads of an HMAC key.
+ */
+function digestBytes(bytes: Uint8Array, state: Int32Array = INITIAL, before = 0): void {
   const view = bytes.buffer === scratch.buffer && bytes.byteOffset === 0
     ? scratchView // A text just encoded by `utf8`: no view to create.
     : new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  digestInto(bytes, view, bytes.length, state, prefixLength);
+  H.set(state);
+  finish(bytes, view, 0, bytes.length, before);
 }
 
 /** Writes `H` big-endian into `out` (32 bytes). */
@@ -329,17 +332,22 @@ const SCRATCH_TEXT_LIMIT = 16 * 1024;
 let scratch = new Uint8Array(4096);
 let scratchView = new DataView(scratch.buffer);
 
+/** Makes the reused buffer large enough for the UTF-8 of `length` UTF-16 code units. */
+function reserveScratch(length: number): void {
+  // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+  if (length * 3 > scratch.length) {
+    scratch = new Uint8Array(length * 3);
+    scratchView = new DataView(scratch.buffer);
+  }
+}
+
 /**
  * The UTF-8 bytes of `text`. Short texts are encoded into a reused buffer, so the bytes are valid
  * only until the next call: hash them at once.
  */
 export function utf8(text: string): Uint8Array<ArrayBuffer> {
   if (text.length > SCRATCH_TEXT_LIMIT) return encoder.encode(text);
-  // UTF-8 takes at most 3 bytes per UTF-16 code unit.
-  if (text.length * 3 > scratch.length) {
-    scratch = new Uint8Array(text.length * 3);
-    scratchView = new DataView(scratch.buffer);
-  }
+  reserveScratch(text.length);
   const { written } = encoder.encodeInto(text, scratch);
   return scratch.subarray(0, written);
 }
@@ -347,4 +355,66 @@ export function utf8(text: string): Uint8Array<ArrayBuffer> {
 /** SHA-256 of the UTF-8 form of `text`, as hex. */
 export function sha256HexOfText(text: string): string {
   return sha256Hex(utf8(text));
+}
+
+/** The most whole blocks a {@linkcode PrefixHasher} keeps (4 KiB). */
+const MAX_KEPT_BLOCKS = 64;
+
+/**
+ * SHA-256 of texts that begin alike from one call to the next — a signer's canonical requests
+ * share the method, path, query and headers, session token included, and within a second the
+ * date: it keeps the whole 64-byte blocks of the last text's head with the state after each, and
+ * hashes again only from the first block that differs. Holds no secret: what it keeps is sent
+ * with every request.
+ */
+export class PrefixHasher {
+  /** The kept blocks, 16 big-endian words each. */
+  #words = new Int32Array(0);
+  /** The state after each kept block, 8 words each. */
+  #states = new Int32Array(0);
+  #blocks = 0;
+
+  /**
+   * SHA-256 of the UTF-8 of `head + tail`, as hex. The whole blocks within `head` are kept for
+   * the next call; `tail` (what differs every time, such as a payload hash) never is.
+   */
+  hex(head: string, tail: string): string {
+    const total = head.length + tail.length;
+    if (total > SCRATCH_TEXT_LIMIT) return sha256HexOfText(head + tail);
+    reserveScratch(total);
+    const headLength = encoder.encodeInto(head, scratch).written;
+    const end = headLength + encoder.encodeInto(tail, scratch.subarray(headLength)).written;
+    const view = scratchView;
+    const blocks = Math.min(headLength >>> 6, MAX_KEPT_BLOCKS);
+    let words = this.#words;
+    let states = this.#states;
+    // How many kept blocks the head begins with.
+    const comparable = Math.min(blocks, this.#blocks);
+    let same = 0;
+    compare: for (; same < comparable; same++) {
+      for (let i = 0, at = same * 64; i < 16; i++, at += 4) {
+        if (view.getInt32(at) !== words[same * 16 + i]) break compare;
+      }
+    }
+    if (blocks * 16 > words.length) {
+      const capacity = Math.min(Math.max(blocks, 2 * (words.length >>> 4)), MAX_KEPT_BLOCKS);
+      words = new Int32Array(capacity * 16);
+      words.set(this.#words.subarray(0, same * 16));
+      states = new Int32Array(capacity * 8);
+      states.set(this.#states.subarray(0, same * 8));
+      this.#words = words;
+      this.#states = states;
+    }
+    if (same === 0) H.set(INITIAL);
+    else for (let i = 0, at = (same - 1) * 8; i < 8; i++) H[i] = states[at + i]!;
+    for (let block = same; block < blocks; block++) {
+      const at = block * 64;
+      compress(view, at, at + 64);
+      for (let i = 0; i < 8; i++) states[block * 8 + i] = H[i]!;
+      for (let i = 0; i < 16; i++) words[block * 16 + i] = view.getInt32(at + i * 4);
+    }
+    this.#blocks = blocks;
+    finish(scratch, view, blocks * 64, end, blocks * 64);
+    return hexDigest();
+  }
 }

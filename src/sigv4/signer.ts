@@ -3,7 +3,7 @@
  * @module
  */
 
-import { type HmacKey, hmacSha256Hex, sha256Hex, sha256HexOfText, toHex, utf8 } from "./_sha256.ts";
+import { type HmacKey, hmacSha256Hex, PrefixHasher, sha256Hex, toHex, utf8 } from "./_sha256.ts";
 import {
   canonicalHeaderValue,
   canonicalPath,
@@ -242,6 +242,10 @@ export class SigV4Signer {
   #lastCanonicalPath = "";
   #lastHref: string | undefined;
   #lastHrefRequest: Request | undefined;
+  readonly #canonicalHasher = new PrefixHasher();
+  #lastKey: HmacKey | undefined;
+  #lastKeySecret = "";
+  #lastKeyDate = "";
 
   /** Creates a signer for one region and service. */
   constructor(options: SigV4SignerOptions) {
@@ -559,13 +563,14 @@ export class SigV4Signer {
     let headerBlock = "";
     for (const name of names) headerBlock += name + ":" + signed.get(name) + "\n";
     const signedHeaders = names.join(";");
-    const canonicalRequest = request.method + "\n" + this.#canonicalPath(request.path) + "\n" +
-      query + "\n" + headerBlock + "\n" + signedHeaders + "\n" + hashValue;
+    // All but the payload hash: what the canonical requests of a signer mostly share.
+    const canonicalHead = request.method + "\n" + this.#canonicalPath(request.path) + "\n" +
+      query + "\n" + headerBlock + "\n" + signedHeaders + "\n";
     return {
       presigned: presign,
-      canonicalRequest,
+      canonicalRequest: canonicalHead + hashValue,
       stringToSign: SIGV4_ALGORITHM + "\n" + amzDate + "\n" + scope + "\n" +
-        sha256HexOfText(canonicalRequest),
+        this.#canonicalHasher.hex(canonicalHead, hashValue),
       signedHeaders,
       credentialScope: scope,
       authorizationPrefix: SIGV4_ALGORITHM + " Credential=" + credentials.accessKeyId + "/" +
@@ -573,8 +578,26 @@ export class SigV4Signer {
       unsignedToken: token !== undefined && !signToken ? token : undefined,
       headers: send,
       query,
-      key: this.#keys.get(credentials, shortDate, region, service),
+      key: this.#signingKey(credentials, shortDate),
     };
+  }
+
+  /**
+   * The signing key from the cache, memoized for the last secret and date: the next signature with
+   * the same skips the cache's lookup (and its SHA-256 of the secret). The secret compared is the
+   * string the credentials hold, not a copy.
+   */
+  #signingKey(credentials: AwsCredentials, shortDate: string): HmacKey {
+    const secret = credentials.secretAccessKey;
+    if (
+      this.#lastKey === undefined || secret !== this.#lastKeySecret ||
+      shortDate !== this.#lastKeyDate
+    ) {
+      this.#lastKey = this.#keys.get(credentials, shortDate, this.#region, this.#service);
+      this.#lastKeySecret = secret;
+      this.#lastKeyDate = shortDate;
+    }
+    return this.#lastKey;
   }
 
   /** `canonicalPath`, memoized for the last path (a gateway signs the same few paths). */
