@@ -781,31 +781,55 @@ function toPrepared(
   headers: [string, string][],
   body: PreparedBody,
 ): PreparedRequest {
+  const { href, path, search, host } = urlParts(url);
+  return {
+    method,
+    href,
+    path,
+    query: search === "" ? [] : new URLSearchParams(search),
+    host,
+    headers,
+    body,
+  };
+}
+
+/** What a signature reads of a URL. */
+interface UrlParts {
+  /** The URL, serialized. */
+  href: string;
+  /** The path, as sent. */
+  path: string;
+  /** The query, without `?`. */
+  search: string;
+  host: string;
+}
+
+/** The last URL string read, and its parts: a gateway signs the same few URLs over and over. */
+let lastUrl: string | undefined;
+let lastUrlParts: UrlParts | undefined;
+
+function urlParts(url: string | URL): UrlParts {
+  if (typeof url !== "string") return parseUrl(url);
+  if (url === lastUrl) return lastUrlParts!;
+  const parts = parseUrl(url);
+  lastUrl = url;
+  lastUrlParts = parts;
+  return parts;
+}
+
+function parseUrl(url: string | URL): UrlParts {
   if (typeof url === "string") {
     const match = PLAIN_URL.exec(url);
     if (match !== null && !DOT_SEGMENT.test(match[2]!) && !isDefaultPort(url, match[1]!)) {
-      const search = match[3];
-      return {
-        method,
-        href: url,
-        path: match[2]!,
-        query: search === undefined || search === "" ? [] : new URLSearchParams(search),
-        host: match[1]!,
-        headers,
-        body,
-      };
+      return { href: url, path: match[2]!, search: match[3] ?? "", host: match[1]! };
     }
   }
   const parsed = new URL(url);
-  const query = parsed.search === "" ? [] : parsed.searchParams;
   return {
-    method,
     href: parsed.href,
     path: parsed.pathname,
-    query,
+    search: parsed.search.slice(1),
     host: parsed.host,
-    headers,
-    body,
   };
 }
 
