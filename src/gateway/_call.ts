@@ -201,23 +201,36 @@ export interface RelaySource {
    * here is answered as an HTTP error instead of a stream.
    */
   check(): { error: LlmErrorEvent; reason?: string } | undefined;
+  /** Whether model output (text, reasoning, a tool call) has been seen. */
+  hasOutput?(): boolean;
+  /** The error the stream reported (or died of) before any model output, if it did. */
+  failedEarly?(): LlmErrorEvent | undefined;
 }
 
 /** What {@linkcode relay} gives: the client's stream, or the error to answer with instead. */
 export type RelayResult =
   | { body: ReadableStream<Uint8Array> }
-  | { error: LlmErrorEvent; reason?: string };
+  | {
+    error: LlmErrorEvent;
+    reason?: string;
+    /** The stream reported (or died of) this error before any model output (`mayFallBack`). */
+    early?: boolean;
+  };
 
 /**
  * Relays a stream. Until the client's first bytes are ready, a cut or a failed `check` is an
  * HTTP error (504 for a first-byte timeout, 502 for a bad stream…); after that, a cut ends the
  * stream with the protocol's terminal error, and a client that goes away cancels the upstream.
  * `onFinish` is called once, when the stream has ended one way or another.
+ *
+ * With `mayFallBack`, nothing is sent before the stream's first model output (or its end), so a
+ * stream that fails before it can be retried elsewhere: its error comes back as `early`.
  */
 export async function relay(
   call: UpstreamCall,
   source: RelaySource,
   onFinish: () => void,
+  mayFallBack = false,
 ): Promise<RelayResult> {
   const { reader } = source;
   const limits = call.limits;
@@ -263,11 +276,19 @@ export async function relay(
 
   // Until the first bytes, nothing is sent: failures are still HTTP errors.
   const pending: Uint8Array[] = [];
-  while (pending.length === 0 && !ended) {
+  const waiting = () =>
+    pending.length === 0 || (mayFallBack && source.hasOutput !== undefined && !source.hasOutput());
+  while (waiting() && !ended) {
     const out = await step();
     const cut = call.cut;
     if (cut !== undefined) return { error: cut.error, reason: cut.reason };
     pending.push(...out);
+    const early = mayFallBack ? source.failedEarly?.() : undefined;
+    if (early !== undefined) {
+      clearFirstByte();
+      void reader?.cancel().catch(() => {});
+      return { error: early, reason: "upstream_error", early: true };
+    }
   }
   const failed = source.check();
   if (failed !== undefined) {

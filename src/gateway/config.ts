@@ -117,10 +117,53 @@ export interface InstanceLimits {
   maxResponseBytes: number;
 }
 
-/** What every instance type has: options, timeouts and limits. */
+/** What every instance type has: options, timeouts and limits, and its place in the balancing. */
 export interface InstanceCommon extends InstanceLimits {
   /** Per-request options. */
   options: InstanceOptions;
+  /** The name in logs; default `<type>#<index>` (e.g. `openai#1`). */
+  name: string;
+  /** The share of requests within its priority group (smooth weighted round-robin); default 1. */
+  weight: number;
+  /**
+   * The priority group: higher groups are used first, lower ones only when every instance of the
+   * higher ones is ejected or has failed for this request. Default 0 — unless no instance of the
+   * model sets `weight` or `priority`: then the list is an ordered failover list (the first
+   * instance has the highest priority, `instances.length - 1`).
+   */
+  priority: number;
+}
+
+/**
+ * Passive health checking: an instance that fails `failures` times within `windowMs` is ejected
+ * for `cooldownMs`, then probed with one request (half-open) — a success brings it back, a
+ * failure ejects it again. A model with one instance never ejects it.
+ */
+export interface HealthConfig {
+  /** Failures within the window that eject an instance; default 3. */
+  failures: number;
+  /** The window, in milliseconds; default 10 000. */
+  windowMs: number;
+  /** How long an ejected instance gets no requests, in milliseconds; default 30 000. */
+  cooldownMs: number;
+}
+
+/** A token budget of a client key; charged from the usage upstreams report. */
+export interface KeyBudget {
+  /** Tokens (input + output) per minute (fixed windows, from the full minute). */
+  tokensPerMinute?: number;
+  /** Tokens (input + output) per day (fixed windows, from 00:00 UTC). */
+  tokensPerDay?: number;
+}
+
+/** A gateway API key a client may present. */
+export interface ClientKey {
+  /** The key's name: what logs show (`key` field) and what budgets are counted under. */
+  name: string;
+  /** The key. */
+  key: Secret;
+  /** Its token budget. */
+  budget: KeyBudget;
 }
 
 /** An Amazon Bedrock Converse upstream, signed with SigV4. */
@@ -172,12 +215,22 @@ export interface MockInstance extends InstanceCommon {
 /** A provider instance. */
 export type InstanceConfig = BedrockInstance | OpenAIInstance | AnthropicInstance | MockInstance;
 
-/** A model alias and the instances that serve it (the first one; the others are failover). */
+/** A model alias and the instances that serve it. */
 export interface ModelConfig {
   /** The alias clients name. */
   alias: string;
-  /** The instances, in order of preference. */
+  /** The instances (see `weight` and `priority`). */
   instances: InstanceConfig[];
+  /**
+   * Upstream statuses that move a request on to the next instance (as long as nothing was sent
+   * to the client); connect errors, timeouts and streams that die before their first byte
+   * always do. Default: the top-level `fallbackOn`, else `[429, 500, 502, 503, 504, 529]`.
+   */
+  fallbackOn: number[];
+  /** Further instances tried after the first one failed; default: all of them (`instances.length - 1`). */
+  maxRetries: number;
+  /** Passive health checking of the instances. */
+  health: HealthConfig;
 }
 
 /**
@@ -200,6 +253,8 @@ export interface GatewayConfig {
   routes: RouteConfig[];
   /** The largest request body accepted, in bytes (default 64 MiB); larger ones get 413. */
   maxRequestBytes: number;
+  /** Gateway API keys; when there is none, the gateway is open to every client. */
+  keys: ClientKey[];
   /** Logging options. */
   logging: {
     /** Log request and response text (default `false`: never payloads, only counts). */
@@ -222,7 +277,16 @@ const INSTANCE_TYPES: readonly string[] = [
   "anthropic",
   "mock",
 ];
-const COMMON_KEYS = ["type", "options", ...Object.keys(DEFAULT_LIMITS)];
+const DEFAULT_FALLBACK_ON: readonly number[] = [429, 500, 502, 503, 504, 529];
+const DEFAULT_HEALTH: HealthConfig = { failures: 3, windowMs: 10_000, cooldownMs: 30_000 };
+const COMMON_KEYS = [
+  "type",
+  "options",
+  "name",
+  "weight",
+  "priority",
+  ...Object.keys(DEFAULT_LIMITS),
+];
 const TYPE_KEYS: Record<string, string[]> = {
   bedrock: ["region", "credentials", "endpoint"],
   openai: ["baseUrl", "apiKey"],
@@ -285,6 +349,81 @@ function integer(value: unknown, path: string, min: number): number {
     );
   }
   return value;
+}
+
+function signedInteger(value: unknown, path: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value)) {
+    throw new GatewayConfigError(
+      path,
+      `must be an integer, got ${typeof value === "number" ? value : kind(value)}`,
+    );
+  }
+  return value;
+}
+
+/** A list of HTTP error statuses (400–599), without duplicates. */
+function statuses(value: unknown, path: string): number[] {
+  if (!Array.isArray(value)) {
+    throw new GatewayConfigError(path, `must be an array of HTTP statuses, got ${kind(value)}`);
+  }
+  const out: number[] = [];
+  value.forEach((item, i) => {
+    const status = integer(item, key(path, i), 400);
+    if (status > 599) {
+      throw new GatewayConfigError(
+        key(path, i),
+        `must be an HTTP error status (400–599), got ${status}`,
+      );
+    }
+    if (out.includes(status)) {
+      throw new GatewayConfigError(key(path, i), `duplicate status ${status}`);
+    }
+    out.push(status);
+  });
+  return out;
+}
+
+function readHealth(value: unknown, path: string, base: HealthConfig): HealthConfig {
+  if (value === undefined) return base;
+  const o = object(value, path);
+  onlyKeys(o, path, Object.keys(DEFAULT_HEALTH));
+  const health = { ...base };
+  for (const name of Object.keys(DEFAULT_HEALTH) as (keyof HealthConfig)[]) {
+    if (o[name] !== undefined) health[name] = integer(o[name], key(path, name), 1);
+  }
+  return health;
+}
+
+function readKeys(value: unknown, env: Env): ClientKey[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    throw new GatewayConfigError("keys", `must be an array, got ${kind(value)}`);
+  }
+  const names = new Set<string>();
+  const values = new Set<string>();
+  return value.map((item, i) => {
+    const path = key("keys", i);
+    const o = object(item, path);
+    onlyKeys(o, path, ["name", "key", "tokensPerMinute", "tokensPerDay"]);
+    const name = string(o.name, key(path, "name"));
+    if (names.has(name)) {
+      throw new GatewayConfigError(key(path, "name"), `duplicate key name ${JSON.stringify(name)}`);
+    }
+    names.add(name);
+    const secretKey = secret(o.key, key(path, "key"), env);
+    if (values.has(secretKey.reveal())) {
+      throw new GatewayConfigError(key(path, "key"), "the same key is configured twice");
+    }
+    values.add(secretKey.reveal());
+    const budget: KeyBudget = {};
+    if (o.tokensPerMinute !== undefined) {
+      budget.tokensPerMinute = integer(o.tokensPerMinute, key(path, "tokensPerMinute"), 1);
+    }
+    if (o.tokensPerDay !== undefined) {
+      budget.tokensPerDay = integer(o.tokensPerDay, key(path, "tokensPerDay"), 1);
+    }
+    return { name, key: secretKey, budget };
+  });
 }
 
 function url(value: unknown, path: string): string {
@@ -381,7 +520,13 @@ function readBedrockCredentials(
   return credentials;
 }
 
-function readInstance(value: unknown, path: string, env: Env): InstanceConfig {
+function readInstance(
+  value: unknown,
+  path: string,
+  env: Env,
+  index: number,
+  ordered: number,
+): InstanceConfig {
   const o = object(value, path);
   const type = string(o.type, key(path, "type"));
   if (!INSTANCE_TYPES.includes(type)) {
@@ -396,6 +541,9 @@ function readInstance(value: unknown, path: string, env: Env): InstanceConfig {
   const base: InstanceCommon = {
     ...readLimits(o, path),
     options: readOptions(o.options, key(path, "options")),
+    name: optionalString(o.name, key(path, "name")) ?? `${type}#${index}`,
+    weight: o.weight === undefined ? 1 : integer(o.weight, key(path, "weight"), 1),
+    priority: o.priority === undefined ? ordered : signedInteger(o.priority, key(path, "priority")),
   };
   switch (type) {
     case "bedrock": {
@@ -464,7 +612,12 @@ function readInstance(value: unknown, path: string, env: Env): InstanceConfig {
   }
 }
 
-function readModels(value: unknown, env: Env): Map<string, ModelConfig> {
+interface ModelDefaults {
+  fallbackOn: readonly number[];
+  health: HealthConfig;
+}
+
+function readModels(value: unknown, env: Env, defaults: ModelDefaults): Map<string, ModelConfig> {
   if (value === undefined) throw new GatewayConfigError("models", "required");
   const o = object(value, "models");
   const models = new Map<string, ModelConfig>();
@@ -472,16 +625,42 @@ function readModels(value: unknown, env: Env): Map<string, ModelConfig> {
     const path = key("models", alias);
     if (alias === "") throw new GatewayConfigError(path, "a model alias must not be empty");
     const model = object(entry, path);
-    onlyKeys(model, path, ["instances"]);
+    onlyKeys(model, path, ["instances", "fallbackOn", "maxRetries", "health"]);
     const instancesPath = key(path, "instances");
     if (model.instances === undefined) throw new GatewayConfigError(instancesPath, "required");
     if (!Array.isArray(model.instances) || model.instances.length === 0) {
       throw new GatewayConfigError(instancesPath, "must be a non-empty array");
     }
-    const instances = model.instances.map((item, i) =>
-      readInstance(item, key(instancesPath, i), env)
+    const list: unknown[] = model.instances;
+    // Without weights and priorities, the list is an ordered failover list (as before them).
+    const ordered = !list.some((item) =>
+      typeof item === "object" && item !== null &&
+      ((item as Json).weight !== undefined || (item as Json).priority !== undefined)
     );
-    models.set(alias, { alias, instances });
+    const instances = list.map((item, i) =>
+      readInstance(item, key(instancesPath, i), env, i, ordered ? list.length - 1 - i : 0)
+    );
+    const names = new Set<string>();
+    instances.forEach((instance, i) => {
+      if (names.has(instance.name)) {
+        throw new GatewayConfigError(
+          key(key(instancesPath, i), "name"),
+          `duplicate instance name ${JSON.stringify(instance.name)}`,
+        );
+      }
+      names.add(instance.name);
+    });
+    models.set(alias, {
+      alias,
+      instances,
+      fallbackOn: model.fallbackOn === undefined
+        ? [...defaults.fallbackOn]
+        : statuses(model.fallbackOn, key(path, "fallbackOn")),
+      maxRetries: model.maxRetries === undefined
+        ? instances.length - 1
+        : integer(model.maxRetries, key(path, "maxRetries"), 0),
+      health: readHealth(model.health, key(path, "health"), defaults.health),
+    });
   }
   if (models.size === 0) throw new GatewayConfigError("models", "must name at least one model");
   return models;
@@ -531,6 +710,11 @@ function readRoutes(value: unknown, models: Map<string, ModelConfig>): RouteConf
  * `connectTimeoutMs`, `firstByteTimeoutMs`, `maxStreamDurationMs` and `maxResponseBytes`),
  * `routes` (`[{ path, model }]`, APISIX style), `maxRequestBytes` and `logging.payloads`.
  *
+ * Routing: every instance may have `name`, `weight` (≥ 1) and `priority`; a model may have
+ * `fallbackOn` (statuses), `maxRetries` and `health` (`failures`, `windowMs`, `cooldownMs`), whose
+ * defaults come from the top-level `fallbackOn` and `health`. Clients: `keys`
+ * (`[{ name, key, tokensPerMinute?, tokensPerDay? }]`, `key` a secret).
+ *
  * @param json the parsed configuration document
  * @param env reads an environment variable (e.g. `Deno.env.get`); default: none is set
  * @returns the validated configuration
@@ -565,8 +749,23 @@ export function parseGatewayConfig(
   env: (name: string) => string | undefined = () => undefined,
 ): GatewayConfig {
   const o = object(json, "");
-  onlyKeys(o, "", ["$schema", "models", "routes", "maxRequestBytes", "logging"]);
-  const models = readModels(o.models, env);
+  onlyKeys(o, "", [
+    "$schema",
+    "models",
+    "routes",
+    "maxRequestBytes",
+    "logging",
+    "fallbackOn",
+    "health",
+    "keys",
+  ]);
+  const models = readModels(o.models, env, {
+    fallbackOn: o.fallbackOn === undefined
+      ? DEFAULT_FALLBACK_ON
+      : statuses(o.fallbackOn, "fallbackOn"),
+    health: readHealth(o.health, "health", DEFAULT_HEALTH),
+  });
+  const keys = readKeys(o.keys, env);
   const routes = readRoutes(o.routes, models);
   const maxRequestBytes = o.maxRequestBytes === undefined
     ? 64 * MIB
@@ -585,7 +784,7 @@ export function parseGatewayConfig(
       payloads = logging.payloads;
     }
   }
-  return { models, routes, maxRequestBytes, logging: { payloads } };
+  return { models, routes, maxRequestBytes, keys, logging: { payloads } };
 }
 
 /**

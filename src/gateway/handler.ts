@@ -12,9 +12,12 @@ import {
 } from "../protocols/bodies.ts";
 import type { LlmErrorEvent, LlmEvent } from "../protocols/events.ts";
 import { observeStream } from "../protocols/observe.ts";
-import type { GatewayConfig, InstanceConfig, ModelConfig } from "./config.ts";
+import type { ClientKey, GatewayConfig, InstanceConfig, ModelConfig } from "./config.ts";
 import { GatewayMetrics } from "./metrics.ts";
-import { RequestLog, type RequestLogLine } from "./log.ts";
+import { type AttemptRecord, RequestLog, type RequestLogLine } from "./log.ts";
+import { type AttemptOutcome, ModelBalancer } from "./_balancer.ts";
+import { type BudgetStore, MemoryBudgetStore } from "./budget.ts";
+import { chargeBudget, checkBudget, ClientKeys, presentedKey } from "./_clients.ts";
 import { ADAPTERS, type ProtocolAdapter } from "./_protocols.ts";
 import {
   concat,
@@ -34,6 +37,16 @@ export interface GatewayOptions {
   logger?: (line: string) => void;
   /** The `fetch` used to call upstreams (not the mock ones). Default: the global `fetch`. */
   fetch?: (request: Request) => Promise<Response>;
+  /**
+   * Where client keys' token budgets are counted. Default: a {@linkcode MemoryBudgetStore} of
+   * this gateway; a shared store (Deno KV, Redis) lets several gateway instances share budgets.
+   */
+  budgetStore?: BudgetStore;
+  /**
+   * The clock (milliseconds since the epoch) of budget windows and passive health (failure
+   * windows, cooldowns). Default: `Date.now`.
+   */
+  now?: () => number;
 }
 
 /** A gateway: a fetch handler, and a way to end what it has in flight. */
@@ -83,6 +96,26 @@ interface Exchange {
   /** Whether the client asked for a stream. */
   stream: boolean;
 }
+
+/**
+ * A failure before any byte reached the client that moves the request on to the next instance:
+ * no connection, a timeout, a status in `fallbackOn`, a stream that died before its output.
+ */
+interface Fallback {
+  fallback: true;
+  /** The upstream's status, when it answered. */
+  status: number | null;
+  /** For the log: `connect_error`, `connect_timeout`, `upstream_status`, `first_byte_timeout`, … */
+  reason: string;
+}
+
+/** Cuts (before any byte reached the client) that another instance may do better on. */
+const FALLBACK_CUTS = new Set([
+  "connect_timeout",
+  "first_byte_timeout",
+  "max_stream_duration",
+  "upstream_error",
+]);
 
 interface RouteSpec {
   method: "GET" | "POST";
@@ -254,6 +287,12 @@ async function readRequestBody(
 export function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Gateway {
   const logger = options.logger ?? ((line: string) => console.log(line));
   const upstreamFetch: FetchLike = options.fetch ?? ((request) => fetch(request));
+  const now = options.now ?? Date.now;
+  const budgetStore = options.budgetStore ?? new MemoryBudgetStore({ now });
+  const clientKeys = new ClientKeys(config.keys);
+  /** The client key of each request, for charging its usage when its line is written. */
+  const keyOf = new WeakMap<RequestLog, ClientKey>();
+  const balancers = new Map<ModelConfig, ModelBalancer>();
   const upstreams = new Map<InstanceConfig, Upstream>();
   const apisix = new Map(config.routes.map((route) => [route.path, route.model]));
   const metrics = new GatewayMetrics();
@@ -271,9 +310,24 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     return upstream;
   }
 
+  function balancerOf(model: ModelConfig): ModelBalancer {
+    let balancer = balancers.get(model);
+    if (balancer === undefined) {
+      balancer = new ModelBalancer(model, now);
+      balancers.set(model, balancer);
+    }
+    return balancer;
+  }
+
   function write(log: RequestLog, status: number): void {
     const line = log.finish(status);
     if (line === undefined) return;
+    const key = keyOf.get(log);
+    if (key !== undefined) {
+      const tokens = (line.input_tokens ?? 0) + (line.output_tokens ?? 0);
+      // A failing store must not fail the request (it has been answered).
+      void chargeBudget(budgetStore, key, tokens, now()).catch(() => {});
+    }
     metrics.record({
       route: line.route,
       status,
@@ -394,6 +448,39 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     const failWith = (error: LlmErrorEvent, abortReason?: string) =>
       fail({ log, client }, error, abortReason);
     if (closing) return failWith(gatewayError("overloaded", 503, "the gateway is shutting down"));
+    if (clientKeys.enabled) {
+      const key = await clientKeys.match(presentedKey(request.headers, route.protocol));
+      if (key === undefined) {
+        await request.body?.cancel().catch(() => {});
+        const response = failWith(
+          gatewayError(
+            "authentication",
+            401,
+            route.protocol === "anthropic"
+              ? "a valid gateway API key is required (x-api-key or Authorization: Bearer)"
+              : "a valid gateway API key is required (Authorization: Bearer)",
+          ),
+        );
+        response.headers.set("www-authenticate", "Bearer");
+        return response;
+      }
+      log.line.key = key.name;
+      let over;
+      try {
+        over = await checkBudget(budgetStore, key, now());
+      } catch (error) {
+        return failWith(
+          gatewayError("server_error", 503, `the budget store failed: ${errorMessage(error)}`),
+        );
+      }
+      if (over !== undefined) {
+        await request.body?.cancel().catch(() => {});
+        const response = failWith(gatewayError("rate_limit", 429, over.message), "over_budget");
+        response.headers.set("retry-after", String(over.retryAfterSeconds));
+        return response;
+      }
+      keyOf.set(log, key);
+    }
 
     let body: Uint8Array | typeof TOO_LARGE;
     try {
@@ -452,22 +539,95 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         gatewayError("not_found", 404, `model ${JSON.stringify(alias)} is not configured`),
       );
     }
-    return await callUpstream({ request, route, log, client, model, json, body, stream }, 0);
+    return await callModel({ request, route, log, client, model, json, body, stream });
+  }
+
+  /** How an answered attempt counts for passive health. */
+  function outcomeOf(status: number, model: ModelConfig): AttemptOutcome {
+    if (status === 499) return "neutral";
+    if (model.fallbackOn.includes(status) || status === 502 || status === 504) return "failure";
+    return "success";
   }
 
   /**
-   * Calls the exchange's model on its `attempt`-th instance; a failure before any byte (no
-   * connection, connect timeout, 429, 5xx) moves on to the next instance, if there is one.
+   * Serves the exchange from its model's instances: the balancer picks one (priority group,
+   * then weighted round-robin); a failure before any byte reached the client moves on to the
+   * next, up to `maxRetries` more. When every instance tried failed, or none is available
+   * (ejected), the answer is a 503 naming them; the log line's `tries` lists every attempt.
    */
-  async function callUpstream(exchange: Exchange, attempt: number): Promise<Response> {
+  async function callModel(exchange: Exchange): Promise<Response> {
+    const { model, log } = exchange;
+    const balancer = balancerOf(model);
+    const tried = new Set<InstanceConfig>();
+    const budget = Math.min(model.maxRetries + 1, model.instances.length);
+    // With one attempt at most, its failure is the answer, as it came (status, body).
+    const canFallBack = budget > 1;
+    const failed: string[] = [];
+    while (tried.size < budget) {
+      const instance = balancer.pick(tried);
+      if (instance === undefined) break;
+      tried.add(instance);
+      const record: AttemptRecord = { instance: instance.name, status: null, reason: null, ms: 0 };
+      log.line.tries.push(record);
+      log.line.attempts = tried.size;
+      const started = performance.now();
+      let result: Response | Fallback;
+      try {
+        result = await attempt(exchange, instance, canFallBack);
+      } finally {
+        record.ms = Math.round((performance.now() - started) * 10) / 10;
+      }
+      if (result instanceof Response) {
+        record.status = result.status;
+        if (result.status >= 400) record.reason = log.line.abort_reason ?? "upstream_status";
+        balancer.report(instance, outcomeOf(result.status, model));
+        return result;
+      }
+      record.status = result.status;
+      record.reason = result.reason;
+      balancer.report(instance, "failure");
+      failed.push(`${instance.name} (${result.status ?? result.reason})`);
+      if (closing || exchange.request.signal.aborted) break;
+    }
+    if (exchange.request.signal.aborted) {
+      return fail(
+        exchange,
+        gatewayError("other", 499, "the client went away"),
+        "client_disconnect",
+      );
+    }
+    const ejected = balancer.ejected().filter((name) =>
+      !failed.some((f) => f.startsWith(`${name} (`))
+    );
+    const parts: string[] = [];
+    if (failed.length > 0) parts.push(`failed: ${failed.join(", ")}`);
+    if (ejected.length > 0) parts.push(`ejected after repeated failures: ${ejected.join(", ")}`);
+    return fail(
+      exchange,
+      gatewayError(
+        "overloaded",
+        503,
+        `no instance of model ${JSON.stringify(model.alias)} could serve the request (${
+          parts.join("; ")
+        })`,
+      ),
+      "no_instance",
+    );
+  }
+
+  /**
+   * One attempt on one instance. With `canFallBack`, a failure before any byte reached the
+   * client is returned as a {@linkcode Fallback} (the caller tries the next instance);
+   * otherwise it is answered in the client's protocol.
+   */
+  async function attempt(
+    exchange: Exchange,
+    instance: InstanceConfig,
+    canFallBack: boolean,
+  ): Promise<Response | Fallback> {
     const { request, log, model, stream } = exchange;
-    const instance = model.instances[attempt]!;
-    const next = attempt + 1 < model.instances.length
-      ? () => callUpstream(exchange, attempt + 1)
-      : undefined;
     const upstream = upstreamOf(instance);
     const upstreamModel = instance.options.model ?? model.alias;
-    log.line.attempts = attempt + 1;
     log.line.provider = upstream.provider;
     log.line.upstream_model = upstreamModel;
 
@@ -500,9 +660,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       response = await upstream.fetch(new Request(signed, { signal: call.signal }));
     } catch (error) {
       const cut = call.cut;
-      if (next !== undefined && (cut === undefined || cut.reason === "connect_timeout")) {
+      if (canFallBack && (cut === undefined || cut.reason === "connect_timeout")) {
         call.finish();
-        return await next();
+        return { fallback: true, status: null, reason: cut?.reason ?? "connect_error" };
       }
       if (cut !== undefined) return failCut(exchange, call);
       call.finish();
@@ -519,18 +679,48 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       return failCut(exchange, call);
     }
     if (!response.ok) {
-      if (next !== undefined && (response.status >= 500 || response.status === 429)) {
+      if (canFallBack && model.fallbackOn.includes(response.status)) {
         await response.body?.cancel().catch(() => {});
         call.finish();
-        return await next();
+        return { fallback: true, status: response.status, reason: "upstream_status" };
       }
       return await upstreamError(exchange, call, upstream, response);
     }
     const target = ADAPTERS[upstream.protocol];
     const ids = { id: `msg_${crypto.randomUUID().replaceAll("-", "")}`, model: upstreamModel };
+    const fallback = canFallBack ? model.fallbackOn : undefined;
     return stream
-      ? await streamResponse(exchange, call, target, response, ids, prepared.includeUsage)
-      : await wholeResponse(exchange, call, target, response, ids);
+      ? await streamResponse(exchange, call, target, response, ids, prepared.includeUsage, fallback)
+      : await wholeResponse(exchange, call, target, response, ids, fallback);
+  }
+
+  /**
+   * A cut before any byte reached the client, as a {@linkcode Fallback} when another instance
+   * may do better (`fallbackOn` given: the request may fall back).
+   */
+  function cutFallback(
+    call: UpstreamCall,
+    fallbackOn: readonly number[] | undefined,
+  ): Fallback | undefined {
+    const cut = call.cut;
+    if (fallbackOn === undefined || cut === undefined || !FALLBACK_CUTS.has(cut.reason)) {
+      return undefined;
+    }
+    call.finish();
+    return { fallback: true, status: null, reason: cut.reason };
+  }
+
+  /** An error the upstream reported before any output, as a {@linkcode Fallback} when it may. */
+  function errorFallback(
+    error: LlmErrorEvent,
+    fallbackOn: readonly number[] | undefined,
+  ): Fallback | undefined {
+    if (fallbackOn === undefined) return undefined;
+    // A stream that is not a well-formed stream of its protocol, or died early: this instance's fault.
+    if (error.kind === "protocol_error" || fallbackOn.includes(error.status)) {
+      return { fallback: true, status: error.status, reason: "upstream_stream_error" };
+    }
+    return undefined;
   }
 
   /** An upstream error before any byte: the same status; the body as is, or converted. */
@@ -567,10 +757,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     target: ProtocolAdapter,
     response: Response,
     ids: { id: string; model: string },
-  ): Promise<Response> {
+    fallbackOn?: readonly number[],
+  ): Promise<Response | Fallback> {
     const { log, client } = exchange;
     const bytes = await call.readAll(response.body);
-    if (bytes === undefined) return failCut(exchange, call);
+    if (bytes === undefined) return cutFallback(call, fallbackOn) ?? failCut(exchange, call);
     call.finish();
     const contentType = response.headers.get("content-type") ?? "";
     const upstreamStreams = isStreamContentType(contentType);
@@ -591,7 +782,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         const tracker = new EventTracker(log.started);
         tracker.observe(events);
         const early = earlyFailure(tracker, target, contentType);
-        if (early !== undefined) return fail(exchange, early.error, early.reason);
+        if (early !== undefined) {
+          return errorFallback(early.error, fallbackOn) ??
+            fail(exchange, early.error, early.reason);
+        }
         const accumulator = new LlmResponseAccumulator();
         for (const event of events) accumulator.push(event);
         answer = accumulator.response();
@@ -638,7 +832,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     response: Response,
     ids: { id: string; model: string },
     includeUsage: boolean,
-  ): Promise<Response> {
+    fallbackOn?: readonly number[],
+  ): Promise<Response | Fallback> {
     const { log, client } = exchange;
     const contentType = response.headers.get("content-type") ?? "";
     const upstreamStreams = isStreamContentType(contentType);
@@ -655,8 +850,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       });
       const boundary = new FrameBoundary(target.protocol === "bedrock" ? "eventstream" : "sse");
       let held: Uint8Array[] = [];
+      /** Why the stream ended without completing, when it did. */
+      let died: LlmErrorEvent | undefined;
       const terminal = (error: LlmErrorEvent) => {
         held = [];
+        died ??= error;
         return [client.errorFrame(error)];
       };
       source = {
@@ -690,6 +888,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         },
         terminal,
         check: () => undefined,
+        hasOutput: () => observed.observation.ttftMs !== undefined,
+        failedEarly: () => {
+          const seen = observed.observation;
+          return seen.ttftMs === undefined ? seen.error ?? died : undefined;
+        },
       };
       headers = forwardedHeaders(response.headers);
       observe = () => {
@@ -702,11 +905,18 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     } else {
       const tracker = new EventTracker(log.started);
       const encoder = client.encoder({ model: exchange.model.alias, includeUsage });
+      /** The first error, when it came before any output. */
+      let earlyError: LlmErrorEvent | undefined;
       const convert = (events: LlmEvent[]) => {
         tracker.observe(events);
+        if (tracker.ttftMs === undefined) {
+          earlyError ??= events.find((event) => event.type === "error");
+        }
         return events.flatMap((event) => encoder.push(event));
       };
       const check = () => earlyFailure(tracker, target, contentType);
+      const hasOutput = () => tracker.ttftMs !== undefined;
+      const failedEarly = () => tracker.ttftMs === undefined ? earlyError : undefined;
       const terminal = (error: LlmErrorEvent) => encoder.push(error).concat(encoder.end());
       if (upstreamStreams) {
         const decoder = target.decoder(ids);
@@ -716,11 +926,13 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           onEnd: () => convert(decoder.end()).concat(encoder.end()),
           terminal,
           check,
+          hasOutput,
+          failedEarly,
         };
       } else {
         // A JSON answer to a streaming request: replayed as a stream.
         const bytes = await call.readAll(response.body);
-        if (bytes === undefined) return failCut(exchange, call);
+        if (bytes === undefined) return cutFallback(call, fallbackOn) ?? failCut(exchange, call);
         let events: LlmEvent[];
         try {
           events = responseToEvents(
@@ -745,6 +957,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           onEnd: () => convert(events).concat(encoder.end()),
           terminal,
           check,
+          hasOutput,
+          failedEarly,
         };
       }
       headers = new Headers({ "content-type": client.streamContentType });
@@ -766,10 +980,18 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       }
       call.finish();
       write(log, 200);
-    });
+    }, fallbackOn !== undefined);
     if ("error" in result) {
       activeStreams--;
+      const fallback = result.early
+        ? errorFallback(result.error, fallbackOn)
+        : cutFallback(call, fallbackOn);
       call.finish();
+      if (fallback !== undefined) {
+        // Nothing of this attempt is logged as the answer.
+        log.line.ttft_ms = null;
+        return fallback;
+      }
       return fail(exchange, result.error, result.reason);
     }
     return new Response(result.body, { status: 200, headers });

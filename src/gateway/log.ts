@@ -21,6 +21,14 @@ export interface RequestLogLine {
   upstream_model: string | null;
   /** Instances tried: more than 1 when the first ones failed before answering (failover). */
   attempts: number;
+  /**
+   * Every instance tried, in order: its name, the upstream's status (`null` when there was no
+   * answer: connect error, timeout), why it failed (`null` for the one that answered) and the
+   * milliseconds the attempt took.
+   */
+  tries: AttemptRecord[];
+  /** The name of the client's gateway API key (never the key itself), when keys are configured. */
+  key: string | null;
   /** The HTTP status sent to the client (499: the client went away before the response). */
   status: number;
   /** Whether the response was a stream. */
@@ -49,6 +57,18 @@ export interface RequestLogLine {
   response_text?: string;
 }
 
+/** One instance tried for a request (`tries` in the log line). */
+export interface AttemptRecord {
+  /** The instance's name. */
+  instance: string;
+  /** The upstream's HTTP status, or `null` when it gave none. */
+  status: number | null;
+  /** Why the attempt failed (`connect_error`, `connect_timeout`, `status`, …), or `null`. */
+  reason: string | null;
+  /** Milliseconds the attempt took. */
+  ms: number;
+}
+
 /** A log line being filled in while a request runs. */
 export class RequestLog {
   readonly started: number = performance.now();
@@ -64,6 +84,8 @@ export class RequestLog {
       model: null,
       upstream_model: null,
       attempts: 0,
+      tries: [],
+      key: null,
       status: 0,
       stream: false,
       ttft_ms: null,

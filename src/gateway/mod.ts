@@ -9,7 +9,8 @@
 export * from "./config.ts";
 export * from "./handler.ts";
 export { GatewayMetrics, type RequestSample } from "./metrics.ts";
-export type { RequestLogLine } from "./log.ts";
+export type { AttemptRecord, RequestLogLine } from "./log.ts";
+export { type BudgetStore, MemoryBudgetStore } from "./budget.ts";
 export * from "./mock_upstream.ts";
 // The normalized request and response model that mock replies and logs are written in.
 export type * from "../protocols/bodies.ts";
