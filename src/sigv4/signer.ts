@@ -195,10 +195,11 @@ interface PreparedRequest extends Prepared {
  * `URLSearchParams` reads them (`+` is a space) and signed RFC 3986-encoded, sorted.
  *
  * The derived signing key is cached in a bounded LRU keyed by date, region, service and the
- * SHA-256 of the secret — never the secret itself. Only bodies over 2 KB go to WebCrypto
- * (`crypto.subtle.digest`); the rest of a signature is computed synchronously, with no await.
- * Credentials live in private fields; they never appear in errors, `JSON.stringify` or
- * `Deno.inspect`.
+ * SHA-256 of the secret — never the secret itself; the last key used is also remembered with its
+ * date and secret, in private fields, so that the next signature with the same skips the lookup.
+ * Only bodies over 2 KB go to WebCrypto (`crypto.subtle.digest`); the rest of a signature is
+ * computed synchronously, with no await. Credentials live in private fields; they never appear in
+ * errors, `JSON.stringify` or `Deno.inspect`.
  *
  * @example Signing a Bedrock Converse request
  * ```ts
