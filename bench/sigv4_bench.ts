@@ -5,9 +5,10 @@
  * one signature in flight, once with 64 (a gateway signs concurrently: one bench iteration is a
  * `Promise.all` of 64 signatures). Read the ratios of the summary, never absolute times.
  *
- * The last groups justify the signer's payload-hashing threshold: below about 2 KB the
- * synchronous SHA-256 in `src/sigv4/_sha256.ts` beats a `crypto.subtle.digest` call, above it
- * WebCrypto wins.
+ * The last groups justify the signer's payload-hashing threshold: with 64 hashes in flight (as
+ * when 64 signatures are), the synchronous SHA-256 in `src/sigv4/_sha256.ts` and
+ * `crypto.subtle.digest` (which hashes on another thread) cross at about 2 KB; one at a time,
+ * the synchronous one stays quicker up to a few KB more.
  *
  *     deno bench --allow-read --allow-env --allow-sys bench/sigv4_bench.ts
  */
@@ -124,7 +125,7 @@ Deno.bench({
 Deno.bench({ name: "a fetch Request", group: "llmwire input", fn: one(llmwireSignRequest) });
 
 // Where hashing synchronously stops paying: the signer's SYNC_HASH_LIMIT.
-for (const size of [1024, 8192]) {
+for (const size of [1024, 2048, 4096, 8192]) {
   const bytes = new Uint8Array(size).map((_, i) => i);
   const group = `payload SHA-256, ${size / 1024} KB`;
   Deno.bench({
@@ -134,4 +135,17 @@ for (const size of [1024, 8192]) {
     fn: async () => void await crypto.subtle.digest("SHA-256", bytes),
   });
   Deno.bench({ name: "synchronous sha256Hex", group, fn: () => void sha256Hex(bytes) });
+  if (size === 1024) continue;
+  const concurrent = `payload SHA-256, ${size / 1024} KB, ${IN_FLIGHT} in flight`;
+  Deno.bench({
+    name: "crypto.subtle.digest",
+    group: concurrent,
+    baseline: true,
+    fn: many(() => crypto.subtle.digest("SHA-256", bytes)),
+  });
+  Deno.bench({
+    name: "synchronous sha256Hex",
+    group: concurrent,
+    fn: many(() => Promise.resolve(sha256Hex(bytes))),
+  });
 }

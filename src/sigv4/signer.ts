@@ -128,7 +128,8 @@ export interface SignatureDetails {
 const FETCH_NORMALIZED_METHODS = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
 /**
  * Payloads up to this many bytes are hashed here, synchronously; larger ones by WebCrypto, whose
- * fixed cost per call (15–30 µs in Deno) is repaid from about 2 KB on (see the bench).
+ * fixed cost per call (15–30 µs in Deno) is repaid from about 2 KB on when signatures are
+ * concurrent, as it hashes on another thread (see the bench).
  */
 const SYNC_HASH_LIMIT = 2048;
 const MAX_EXPIRES_IN = 7 * 24 * 60 * 60;
