@@ -130,9 +130,14 @@ Deno.test("sha256HexOfText equals crypto.subtle.digest of the UTF-8, ASCII or no
   }
 });
 
-Deno.test("PrefixHasher equals crypto.subtle.digest whatever the previous texts were", async () => {
+/**
+ * Drives a `PrefixHasher` through texts that share more or less of their heads with the ones
+ * before, checking every digest with `expected`; `keys` > 0 checks `hmacHex`, switching keys now
+ * and then.
+ */
+async function prefixHasherSequence(keys: number) {
   const random = (() => {
-    let state = 7;
+    let state = 7 + keys;
     return () => (state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
   })();
   const int = (n: number) => Math.floor(random() * n);
@@ -142,17 +147,29 @@ Deno.test("PrefixHasher equals crypto.subtle.digest whatever the previous texts 
     while (out.length < length) out += ascii ? "xyz"[int(3)] : letters[int(letters.length)];
     return out;
   };
+  const rawKeys = Array.from({ length: keys }, (_, i) => bytes(32 + i, i));
+  const preparedKeys = rawKeys.map((key) => hmacKey(key));
+  let key = 0;
   const hasher = new PrefixHasher();
   const check = async (head: string, tail: string, label: string) => {
     const encoded = new TextEncoder().encode(head + tail);
-    const expected = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", encoded)));
-    assert.equal(hasher.hex(head, tail), expected, label);
+    if (keys === 0) {
+      const expected = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", encoded)));
+      assert.equal(hasher.hex(head, tail), expected, label);
+    } else {
+      const expected = await webCryptoHmac(rawKeys[key]!, encoded);
+      assert.equal(
+        hasher.hmacHex(preparedKeys[key]!, head, tail),
+        expected,
+        `${label}, key ${key}`,
+      );
+    }
   };
   const tails = ["", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "é"];
   let head = text(500, true);
   for (let step = 0; step < 400; step++) {
     const tail = tails[int(tails.length)]! + (random() < 0.5 ? "" : text(int(100), true));
-    const change = int(9);
+    const change = int(10);
     if (change === 0) head = text(int(300), random() < 0.5); // anything new
     else if (change === 1) head = head.slice(0, int(head.length + 1)); // shorter
     else if (change === 2) head += text(int(200), random() < 0.5); // longer
@@ -161,7 +178,9 @@ Deno.test("PrefixHasher equals crypto.subtle.digest whatever the previous texts 
       head = head.slice(0, at) + "Q" + head.slice(at + 1);
     } else if (change === 4) head = text(int(6000), true); // beyond the kept blocks
     else if (change === 5) sha256HexOfText(text(int(3000), false)); // the reused buffer changes
-    // otherwise the same head again
+    else if (change === 6) head = ("-" + head).slice(1); // the same text, another string
+    else if (change === 7 && keys > 1) key = (key + 1 + int(keys - 1)) % keys; // another key
+    // otherwise the very same head again
     await check(head, tail, `step ${step}, head length ${head.length}`);
   }
   // A single byte changed at every place of the kept blocks, then changed back.
@@ -178,10 +197,21 @@ Deno.test("PrefixHasher equals crypto.subtle.digest whatever the previous texts 
       await check(prefix, "u".repeat(tailLength), `${headLength} + ${tailLength}, again`);
     }
   }
-  // Texts longer than the reused buffer takes.
+  // Texts longer than the reused buffer takes, after the same head or not.
+  const short = "h".repeat(100);
   await check("h".repeat(17_000), "t", "long head");
-  await check("h".repeat(100), "t".repeat(17_000), "long tail");
-  await check("h".repeat(100), "t", "short again");
+  await check(short, "t", "short head");
+  await check(short, "t".repeat(17_000), "the same head, a long tail");
+  await check(short, "t", "the same head, a short tail again");
+}
+
+Deno.test("PrefixHasher equals crypto.subtle.digest whatever the previous texts were", async () => {
+  await prefixHasherSequence(0);
+});
+
+Deno.test("PrefixHasher's HMAC equals WebCrypto HMAC whatever the previous texts and keys were", async () => {
+  await prefixHasherSequence(1);
+  await prefixHasherSequence(3);
 });
 
 Deno.test("hmacSha256 equals WebCrypto HMAC for keys and messages of many lengths", async () => {

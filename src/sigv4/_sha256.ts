@@ -292,12 +292,17 @@ export function hmacKey(key: Uint8Array): HmacKey {
   return { inner, outer };
 }
 
-/**
- * HMAC into `H`: the inner hash of the message, then the outer hash of the inner one — a single
- * block after the outer pad, padded here directly (32 bytes, `0x80`, the length of 96 bytes).
- */
+/** HMAC into `H`: the inner hash of the message, then the outer hash of the inner one. */
 function hmacInto(key: HmacKey, message: Uint8Array): void {
   digestBytes(message, key.inner, 64);
+  outerInto(key);
+}
+
+/**
+ * The outer hash of an HMAC, from the inner hash in `H`: a single block after the outer pad,
+ * padded here directly (32 bytes, `0x80`, the length of 96 bytes).
+ */
+function outerInto(key: HmacKey): void {
   for (let i = 0; i < 8; i++) TAIL_VIEW.setInt32(i * 4, H[i]!);
   TAIL[32] = 0x80;
   TAIL.fill(0, 33, 62);
@@ -361,26 +366,66 @@ export function sha256HexOfText(text: string): string {
 const MAX_KEPT_BLOCKS = 64;
 
 /**
- * SHA-256 of texts that begin alike from one call to the next — a signer's canonical requests
- * share the method, path, query and headers, session token included, and within a second the
- * date: it keeps the whole 64-byte blocks of the last text's head with the state after each, and
- * hashes again only from the first block that differs. Holds no secret: what it keeps is sent
- * with every request.
+ * SHA-256 (or HMAC-SHA256) of texts that begin alike from one call to the next — a signer's
+ * canonical requests share the method, path, query and headers, session token included, and
+ * within a second the date; its strings to sign share all but the canonical request's hash. It
+ * keeps the whole 64-byte blocks of the last text's head with the state after each, and hashes
+ * again only from the first block that differs; given the very same head again, it does not even
+ * encode it. Holds no secret: what it keeps is sent with every request, or follows from it.
  */
 export class PrefixHasher {
+  /** The state hashing starts from: SHA-256's, or an HMAC key's inner one (after 64 bytes). */
+  #start: Int32Array = INITIAL;
   /** The kept blocks, 16 big-endian words each. */
   #words = new Int32Array(0);
   /** The state after each kept block, 8 words each. */
   #states = new Int32Array(0);
   #blocks = 0;
+  /** The last head, when all its whole blocks are kept, and its bytes after them. */
+  #head: string | undefined;
+  readonly #rest = new Uint8Array(64);
+  #restLength = 0;
 
   /**
    * SHA-256 of the UTF-8 of `head + tail`, as hex. The whole blocks within `head` are kept for
    * the next call; `tail` (what differs every time, such as a payload hash) never is.
    */
   hex(head: string, tail: string): string {
+    this.#digest(INITIAL, 0, head, tail);
+    return hexDigest();
+  }
+
+  /** HMAC-SHA256 of the UTF-8 of `head + tail` with `key`, as hex; see `hex`. */
+  hmacHex(key: HmacKey, head: string, tail: string): string {
+    this.#digest(key.inner, 64, head, tail);
+    outerInto(key);
+    return hexDigest();
+  }
+
+  /** Hashes `head + tail` into `H`, from `start`, the state after `before` bytes. */
+  #digest(start: Int32Array, before: number, head: string, tail: string): void {
+    if (start !== this.#start) {
+      this.#start = start;
+      this.#blocks = 0;
+      this.#head = undefined;
+    }
+    if (head === this.#head && tail.length <= SCRATCH_TEXT_LIMIT) {
+      // The same head: resume after its kept blocks, from its kept rest.
+      reserveScratch(64 + tail.length);
+      const restLength = this.#restLength;
+      for (let i = 0; i < restLength; i++) scratch[i] = this.#rest[i]!;
+      const end = restLength + encoder.encodeInto(tail, scratch.subarray(restLength)).written;
+      this.#resume(this.#blocks);
+      finish(scratch, scratchView, 0, end, before + this.#blocks * 64);
+      return;
+    }
     const total = head.length + tail.length;
-    if (total > SCRATCH_TEXT_LIMIT) return sha256HexOfText(head + tail);
+    if (total > SCRATCH_TEXT_LIMIT) {
+      H.set(start);
+      const bytes = encoder.encode(head + tail);
+      finish(bytes, new DataView(bytes.buffer), 0, bytes.length, before);
+      return;
+    }
     reserveScratch(total);
     const headLength = encoder.encodeInto(head, scratch).written;
     const end = headLength + encoder.encodeInto(tail, scratch.subarray(headLength)).written;
@@ -405,8 +450,7 @@ export class PrefixHasher {
       this.#words = words;
       this.#states = states;
     }
-    if (same === 0) H.set(INITIAL);
-    else for (let i = 0, at = (same - 1) * 8; i < 8; i++) H[i] = states[at + i]!;
+    this.#resume(same);
     for (let block = same; block < blocks; block++) {
       const at = block * 64;
       compress(view, at, at + 64);
@@ -414,7 +458,18 @@ export class PrefixHasher {
       for (let i = 0; i < 16; i++) words[block * 16 + i] = view.getInt32(at + i * 4);
     }
     this.#blocks = blocks;
-    finish(scratch, view, blocks * 64, end, blocks * 64);
-    return hexDigest();
+    const restLength = headLength - blocks * 64;
+    if (restLength < 64) {
+      this.#head = head;
+      this.#restLength = restLength;
+      for (let i = 0; i < restLength; i++) this.#rest[i] = scratch[blocks * 64 + i]!;
+    } else this.#head = undefined; // Longer than the blocks kept.
+    finish(scratch, view, blocks * 64, end, before + blocks * 64);
+  }
+
+  /** Sets `H` to the state after the first `blocks` kept blocks. */
+  #resume(blocks: number): void {
+    if (blocks === 0) H.set(this.#start);
+    else for (let i = 0, at = (blocks - 1) * 8; i < 8; i++) H[i] = this.#states[at + i]!;
   }
 }

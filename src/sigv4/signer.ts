@@ -3,7 +3,7 @@
  * @module
  */
 
-import { type HmacKey, hmacSha256Hex, PrefixHasher, sha256Hex, toHex, utf8 } from "./_sha256.ts";
+import { type HmacKey, PrefixHasher, sha256Hex, toHex, utf8 } from "./_sha256.ts";
 import {
   canonicalHeaderValue,
   canonicalPath,
@@ -245,6 +245,9 @@ export class SigV4Signer {
   #lastHref: string | undefined;
   #lastHrefRequest: Request | undefined;
   readonly #canonicalHasher = new PrefixHasher();
+  readonly #stringToSignHasher = new PrefixHasher();
+  #lastScope = "";
+  #lastStringToSignHead = "";
   #lastKey: HmacKey | undefined;
   #lastKeySecret = "";
   #lastKeyDate = "";
@@ -410,7 +413,11 @@ export class SigV4Signer {
 
   /** The signature, and everything about it. */
   #details(canonical: Canonical): SignatureDetails {
-    const signature = hmacSha256Hex(canonical.key, utf8(canonical.stringToSign));
+    const signature = this.#stringToSignHasher.hmacHex(
+      canonical.key,
+      canonical.stringToSignHead,
+      canonical.canonicalRequestHash,
+    );
     const headers = canonical.headers;
     let query = canonical.query;
     let authorization = "";
@@ -485,9 +492,7 @@ export class SigV4Signer {
   ): Canonical {
     const amzDate = this.#amzDate(options.signingDate ?? new Date());
     const shortDate = amzDate.slice(0, 8);
-    const region = this.#region;
-    const service = this.#service;
-    const scope = shortDate + "/" + region + "/" + service + "/aws4_request";
+    const scope = this.#lastScope;
     const presign = expiresIn !== undefined;
     const token = credentials.sessionToken === "" ? undefined : credentials.sessionToken;
     const signToken = token !== undefined && this.#signSessionToken;
@@ -568,11 +573,13 @@ export class SigV4Signer {
     // All but the payload hash: what the canonical requests of a signer mostly share.
     const canonicalHead = request.method + "\n" + this.#canonicalPath(request.path) + "\n" +
       query + "\n" + headerBlock + "\n" + signedHeaders + "\n";
+    const canonicalRequestHash = this.#canonicalHasher.hex(canonicalHead, hashValue);
     return {
       presigned: presign,
       canonicalRequest: canonicalHead + hashValue,
-      stringToSign: SIGV4_ALGORITHM + "\n" + amzDate + "\n" + scope + "\n" +
-        this.#canonicalHasher.hex(canonicalHead, hashValue),
+      stringToSign: this.#lastStringToSignHead + canonicalRequestHash,
+      stringToSignHead: this.#lastStringToSignHead,
+      canonicalRequestHash,
       signedHeaders,
       credentialScope: scope,
       authorizationPrefix: SIGV4_ALGORITHM + " Credential=" + credentials.accessKeyId + "/" +
@@ -626,15 +633,23 @@ export class SigV4Signer {
     return this.#lastHrefRequest ??= new Request(href);
   }
 
-  /** `X-Amz-Date` of a time, memoized for the current second. */
+  /**
+   * `X-Amz-Date` of a time, memoized for the current second, with the credential scope and the
+   * head of the string to sign for it (`#lastScope`, `#lastStringToSignHead`).
+   */
   #amzDate(date: Date): string {
     const ms = date.getTime();
     if (Number.isNaN(ms)) throw new RangeError("SigV4Signer: signingDate is an invalid Date");
     const second = Math.floor(ms / 1000);
     if (second !== this.#lastSecond) {
       const iso = date.toISOString(); // 2015-08-30T12:36:00.000Z
-      this.#lastAmzDate = iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 13) + iso.slice(14, 16) +
+      const amzDate = iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 13) + iso.slice(14, 16) +
         iso.slice(17, 19) + "Z";
+      this.#lastAmzDate = amzDate;
+      this.#lastScope = amzDate.slice(0, 8) + "/" + this.#region + "/" + this.#service +
+        "/aws4_request";
+      this.#lastStringToSignHead = SIGV4_ALGORITHM + "\n" + amzDate + "\n" + this.#lastScope +
+        "\n";
       this.#lastSecond = second;
     }
     return this.#lastAmzDate;
@@ -666,6 +681,9 @@ interface Canonical {
   presigned: boolean;
   canonicalRequest: string;
   stringToSign: string;
+  /** The string to sign up to the canonical request's hash (the same string all second). */
+  stringToSignHead: string;
+  canonicalRequestHash: string;
   signedHeaders: string;
   credentialScope: string;
   /** `Authorization` up to the signature. */
