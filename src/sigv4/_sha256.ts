@@ -2,7 +2,9 @@
  * A small synchronous SHA-256 (FIPS 180-4) and HMAC-SHA256 (RFC 2104) for the short inputs of a
  * signature: the canonical request, small payloads, the string to sign. WebCrypto is faster per
  * byte, but every `crypto.subtle` call costs 10–30 µs of fixed work and a hop to another thread;
- * for a few kilobytes hashing here is quicker (see `bench/sigv4_bench.ts`). Module-private.
+ * for a few kilobytes hashing here is quicker (see `bench/sigv4_bench.ts`). A `PrefixHasher`
+ * hashes texts that mostly repeat the one before (a signer's canonical requests and strings to
+ * sign) without hashing the whole blocks they share again. Module-private.
  * @module
  */
 
