@@ -292,6 +292,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const clientKeys = new ClientKeys(config.keys);
   /** The client key of each request, for charging its usage when its line is written. */
   const keyOf = new WeakMap<RequestLog, ClientKey>();
+  /** The attempt of each request in progress, closed by its answer or its log line. */
+  const openAttempt = new WeakMap<RequestLog, { record: AttemptRecord; started: number }>();
   const balancers = new Map<ModelConfig, ModelBalancer>();
   const upstreams = new Map<InstanceConfig, Upstream>();
   const apisix = new Map(config.routes.map((route) => [route.path, route.model]));
@@ -319,7 +321,18 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     return balancer;
   }
 
+  /** Closes the request's open attempt with the status it was answered with. */
+  function closeAttempt(log: RequestLog, status: number): void {
+    const open = openAttempt.get(log);
+    if (open === undefined) return;
+    openAttempt.delete(log);
+    open.record.ms = Math.round((performance.now() - open.started) * 10) / 10;
+    open.record.status = status;
+    if (status >= 400) open.record.reason = log.line.abort_reason ?? "upstream_status";
+  }
+
   function write(log: RequestLog, status: number): void {
+    closeAttempt(log, status);
     const line = log.finish(status);
     if (line === undefined) return;
     const key = keyOf.get(log);
@@ -570,19 +583,20 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       const record: AttemptRecord = { instance: instance.name, status: null, reason: null, ms: 0 };
       log.line.tries.push(record);
       log.line.attempts = tried.size;
-      const started = performance.now();
+      openAttempt.set(log, { record, started: performance.now() });
       let result: Response | Fallback;
       try {
         result = await attempt(exchange, instance, canFallBack);
-      } finally {
-        record.ms = Math.round((performance.now() - started) * 10) / 10;
+      } catch (error) {
+        balancer.report(instance, "neutral");
+        throw error;
       }
       if (result instanceof Response) {
-        record.status = result.status;
-        if (result.status >= 400) record.reason = log.line.abort_reason ?? "upstream_status";
+        closeAttempt(log, result.status);
         balancer.report(instance, outcomeOf(result.status, model));
         return result;
       }
+      closeAttempt(log, 0);
       record.status = result.status;
       record.reason = result.reason;
       balancer.report(instance, "failure");
