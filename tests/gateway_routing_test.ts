@@ -334,6 +334,23 @@ Deno.test("routing: a stream that dies before its first output is retried; after
     [["dies", "upstream_error"], ["error", "upstream_stream_error"], ["ok", null]],
   );
 
+  // The same for a converted stream (an Anthropic client).
+  const converted = await gw.gateway.fetch(
+    new Request("http://gw/v1/messages", {
+      method: "POST",
+      body: JSON.stringify({ model: "early", stream: true, max_tokens: 50, messages: MESSAGES }),
+    }),
+  );
+  assert.equal(converted.status, 200);
+  const convertedEvents = await eventsOf("anthropic", converted);
+  assert.equal(textOf(convertedEvents), "whole reply");
+  assert.ok(!convertedEvents.some((event) => event.type === "error"));
+  assert.deepEqual(gw.last().tries.map((t: { instance: string }) => t.instance), [
+    "dies",
+    "error",
+    "ok",
+  ]);
+
   const okHits = ok.hits;
   const late = await chat(gw, true, "late");
   assert.equal(late.status, 200);
