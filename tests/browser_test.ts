@@ -13,24 +13,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import { bedrockModelPath, SigV4Signer } from "../mod.ts";
 import { HAS_CORPORA, readCorpusText } from "./_helpers.ts";
 import { buildNpm } from "../scripts/build_npm.ts";
-
-// playwright-core probes `/proc/sys/fs/binfmt_misc/WSLInterop` with `fs.existsSync` when it loads.
-// Node's existsSync never throws, but Deno's throws NotCapable for /proc without --allow-all; give
-// it Node's answer (false) for that, then load playwright-core.
-const existsSync = fs.existsSync;
-fs.existsSync = (path) => {
-  try {
-    return existsSync(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotCapable) return false;
-    throw error;
-  }
-};
-const { chromium } = await import("npm:playwright-core@1.65.1");
+import { chromium } from "./_playwright.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const PAGE_DIR = new URL("browser/", import.meta.url);

@@ -10,7 +10,7 @@
  */
 
 import assert from "node:assert/strict";
-import { chromium } from "npm:playwright-core@1.65.1";
+import { chromium } from "./_playwright.ts";
 import { createGateway, defaultGatewayConfig, parseGatewayConfig } from "../src/gateway/mod.ts";
 import { PLAYGROUND_HTML, PLAYGROUND_JS } from "../src/gateway/_playground_assets.ts";
 import { generatePlaygroundAssets, PLAYGROUND_ASSETS_PATH } from "../scripts/build_playground.ts";
