@@ -256,6 +256,21 @@ async function readRequestBody(
  * traffic is converted. It uses no Deno-only API: serve it with `Deno.serve`, Bun, Node or a
  * Workers runtime.
  *
+ * Routing: an alias's instances are picked by `priority` group, then smooth weighted
+ * round-robin (`weight`); a failure before any byte reached the client (connect error, timeout,
+ * a status in `fallbackOn`, a stream that fails before its first output) moves on to the next
+ * instance, up to `maxRetries` more; instances that keep failing are ejected for a cooldown
+ * (passive health). When none could serve: 503, and the log line's `tries` lists every attempt.
+ *
+ * Clients: with `keys` configured, LLM routes need a key — `Authorization: Bearer <key>` for
+ * OpenAI, Bedrock (as Bedrock API keys are sent) and APISIX routes; `x-api-key` (or Bearer) for
+ * Anthropic — else 401 in the client's protocol. Keys are compared as SHA-256 digests in
+ * constant time and logged by name only. A key's token budget is charged with the usage each
+ * request reported (streams at their end) in `options.budgetStore`; a spent budget is 429 with
+ * `Retry-After`. (The check is before a request, the charge after: concurrent requests may
+ * overshoot a budget by what they use.) `/healthz`, `/metrics`, `/v1/models` and the playground
+ * page stay open.
+ *
  * @param config the validated configuration ({@linkcode parseGatewayConfig})
  * @param options logger and upstream `fetch`
  * @returns the gateway
