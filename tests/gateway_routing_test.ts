@@ -604,3 +604,38 @@ Deno.test("routing config: weight, priority, name, fallbackOn, maxRetries, healt
   assert.equal(model.maxRetries, 0);
   assert.deepEqual(model.health, { failures: 7, windowMs: 10_000, cooldownMs: 5 });
 });
+
+Deno.test("routing: a stream whose first byte is later than firstByteTimeoutMs falls back", async () => {
+  await using stalled = upstream(() =>
+    new Response(
+      new ReadableStream({
+        async pull() {
+          await delay(20);
+        },
+      }),
+      { headers: { "content-type": "text/event-stream" } },
+    )
+  );
+  await using ok = upstream(() =>
+    new Response(streamOf("from ok"), { headers: { "content-type": "text/event-stream" } })
+  );
+  await using gw = gatewayOf({
+    models: {
+      m: {
+        instances: [
+          instance(stalled.baseUrl, { name: "stalled", firstByteTimeoutMs: 80 }),
+          instance(ok.baseUrl, { name: "ok" }),
+        ],
+      },
+    },
+  });
+  const response = await chat(gw, true);
+  assert.equal(response.status, 200);
+  assert.equal(textOf(await eventsOf("openai", response)), "from ok");
+  const tries = gw.last().tries;
+  assert.deepEqual(tries.map((t: { reason: string | null }) => t.reason), [
+    "first_byte_timeout",
+    null,
+  ]);
+  assert.ok(tries[0].ms >= 75 && tries[0].ms < 1000, `${tries[0].ms}`);
+});
