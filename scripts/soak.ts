@@ -392,7 +392,9 @@ for (const r of results) {
       (r.bytes / 1e6 / r.seconds).toFixed(0)
     } | ${mb(r.rssStart)} | ${mb(r.rssBefore)} | ${mb(r.rssAfter)} | ${mb(r.rssPeak)} | ${
       mb(r.rssPeak - r.rssBefore)
-    } | ${mb(r.rssPeak - r.rssStart)} | ${r.ok ? "ok" : `FAILED: ${r.problem}`} |`,
+    } | ${mb(r.rssPeak - r.rssStart)} | ${
+      r.ok ? (r.gated ? "ok" : "ok (not gated)") : `FAILED: ${r.problem}`
+    } |`,
   );
 }
 if (results.some((r) => !r.ok)) Deno.exit(1);
