@@ -341,26 +341,29 @@ async function bench(): Promise<void> {
   };
   const configFile = await Deno.makeTempFile({ suffix: ".json" });
   await Deno.writeTextFile(configFile, JSON.stringify(config));
-  const gatewayPort = freePort();
-  const gateway = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--unstable-no-legacy-abort",
-      new URL("../../src/gateway/mod.ts", import.meta.url).pathname,
-      "--config",
-      configFile,
-      "--port",
-      String(gatewayPort),
-      "--host",
-      "127.0.0.1",
-    ],
-    stdout: "null", // one JSON log line per request; written, then discarded
-    stderr: "inherit",
-  }).spawn();
-  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const startGateway = () => {
+    const port = freePort();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net",
+        "--allow-env",
+        "--allow-read",
+        "--unstable-no-legacy-abort",
+        new URL("../../src/gateway/mod.ts", import.meta.url).pathname,
+        "--config",
+        configFile,
+        "--port",
+        String(port),
+        "--host",
+        "127.0.0.1",
+      ],
+      stdout: "null", // one JSON log line per request; written, then discarded
+      stderr: "inherit",
+    }).spawn();
+    return { child, url: `http://127.0.0.1:${port}` };
+  };
+  const { child: gateway, url: gatewayUrl } = startGateway();
   try {
     await waitFor(`${upstreamUrl}/`);
     await waitFor(`${gatewayUrl}/healthz`);
@@ -414,13 +417,24 @@ async function bench(): Promise<void> {
         } | ${r.rss === undefined ? "–" : (r.rss / 1e6).toFixed(1)} |`,
       );
     }
-    const slow = await slowStreams(
-      `${gatewayUrl}/v1/chat/completions`,
-      Number(values.slow),
-      gateway.pid,
-    );
+    // A fresh gateway for the slow streams, so its RSS is not the load runs' heap.
+    gateway.kill("SIGKILL");
+    await gateway.status;
+    const fresh = startGateway();
+    await waitFor(`${fresh.url}/healthz`);
+    let slow;
+    try {
+      slow = await slowStreams(
+        `${fresh.url}/v1/chat/completions`,
+        Number(values.slow),
+        fresh.child.pid,
+      );
+    } finally {
+      fresh.child.kill("SIGKILL");
+      await fresh.child.status;
+    }
     console.log(
-      `\n${slow.open} of ${slow.count} slow streams open at once through the gateway (${slow.failures} failed): gateway RSS ${
+      `\n${slow.open} of ${slow.count} slow streams open at once through a fresh gateway (${slow.failures} failed): gateway RSS ${
         (slow.rssBefore / 1e6).toFixed(1)
       } MB before, ${(slow.rssPeak / 1e6).toFixed(1)} MB peak`,
     );
@@ -464,7 +478,9 @@ async function bench(): Promise<void> {
     }
     if (checks.some(([, ok]) => !ok)) Deno.exitCode = 1;
   } finally {
-    gateway.kill("SIGKILL");
+    try {
+      gateway.kill("SIGKILL");
+    } catch { /* already ended */ }
     upstream.kill("SIGKILL");
     await Promise.allSettled([gateway.status, upstream.status]);
     await Deno.remove(configFile);
