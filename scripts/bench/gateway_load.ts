@@ -33,6 +33,7 @@ const { values } = parseArgs({
     tokens: { type: "string", default: "20" },
     "pace-ms": { type: "string", default: "1" },
     slow: { type: "string", default: "1000" },
+    upstream: { type: "string" },
   },
 });
 const TOKENS = Number(values.tokens);
@@ -116,6 +117,23 @@ function serveUpstream(port: number): void {
         },
       },
     );
+  });
+}
+
+/**
+ * The floor: the smallest proxy Deno can run (`Deno.serve` + `fetch`, the body piped through
+ * untouched), for what the gateway's HTTP stack costs before any of its own work.
+ */
+function serveProxy(port: number, upstream: string): void {
+  Deno.serve({ port, hostname: "127.0.0.1", onListen() {} }, async (request) => {
+    const url = new URL(request.url);
+    const response = await fetch(upstream + url.pathname, {
+      method: request.method,
+      headers: { "content-type": "application/json" },
+      body: request.method === "GET" ? null : await request.arrayBuffer(),
+      signal: request.signal,
+    });
+    return new Response(response.body, { status: response.status, headers: response.headers });
   });
 }
 
@@ -324,6 +342,25 @@ async function bench(): Promise<void> {
     stderr: "inherit",
   }).spawn();
   const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
+  const proxyPort = freePort();
+  const proxy = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--unstable-no-legacy-abort",
+      import.meta.filename!,
+      "--role",
+      "proxy",
+      "--port",
+      String(proxyPort),
+      "--upstream",
+      upstreamUrl,
+    ],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  const proxyUrl = `http://127.0.0.1:${proxyPort}`;
   const config = {
     models: {
       pass: {
@@ -367,6 +404,7 @@ async function bench(): Promise<void> {
   try {
     await waitFor(`${upstreamUrl}/`);
     await waitFor(`${gatewayUrl}/healthz`);
+    await waitFor(`${proxyUrl}/`);
     console.log(
       `gateway load: ${seconds} s per scenario, ${TOKENS} tokens paced ${PACE_MS} ms; gateway pid ${gateway.pid}, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores\n`,
     );
@@ -380,6 +418,16 @@ async function bench(): Promise<void> {
           concurrency,
           seconds,
           undefined,
+        ),
+      );
+      results.push(
+        await scenario(
+          "minimal Deno proxy (fetch + pipe, reference)",
+          `${proxyUrl}/v1/chat/completions`,
+          CHAT_BODY("load"),
+          concurrency,
+          seconds,
+          proxy.pid,
         ),
       );
       results.push(
@@ -405,7 +453,7 @@ async function bench(): Promise<void> {
     }
     const ms = (n: number) => n.toFixed(2);
     console.log(
-      "| scenario | clients | requests | failures | req/s | TTFB p50 (ms) | TTFB p99 (ms) | total p50 (ms) | total p99 (ms) | gateway CPU (cores) | gateway peak RSS (MB) |",
+      "| scenario | clients | requests | failures | req/s | TTFB p50 (ms) | TTFB p99 (ms) | total p50 (ms) | total p99 (ms) | proxy CPU (cores) | proxy peak RSS (MB) |",
     );
     console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (const r of results) {
@@ -417,6 +465,16 @@ async function bench(): Promise<void> {
         } | ${r.rss === undefined ? "–" : (r.rss / 1e6).toFixed(1)} |`,
       );
     }
+    const proxySlow = await slowStreams(
+      `${proxyUrl}/v1/chat/completions`,
+      Number(values.slow),
+      proxy.pid,
+    );
+    console.log(
+      `\n${proxySlow.open} of ${proxySlow.count} slow streams open at once through the minimal proxy: its RSS ${
+        (proxySlow.rssBefore / 1e6).toFixed(1)
+      } MB before, ${(proxySlow.rssPeak / 1e6).toFixed(1)} MB peak (reference)`,
+    );
     // A fresh gateway for the slow streams, so its RSS is not the load runs' heap.
     gateway.kill("SIGKILL");
     await gateway.status;
@@ -482,13 +540,16 @@ async function bench(): Promise<void> {
       gateway.kill("SIGKILL");
     } catch { /* already ended */ }
     upstream.kill("SIGKILL");
-    await Promise.allSettled([gateway.status, upstream.status]);
+    proxy.kill("SIGKILL");
+    await Promise.allSettled([gateway.status, upstream.status, proxy.status]);
     await Deno.remove(configFile);
   }
 }
 
 if (values.role === "upstream") {
   serveUpstream(Number(values.port));
+} else if (values.role === "proxy") {
+  serveProxy(Number(values.port), values.upstream!);
 } else {
   await bench();
 }
