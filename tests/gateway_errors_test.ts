@@ -4,6 +4,7 @@ import type { LlmEvent } from "../src/protocols/events.ts";
 import { ADAPTERS } from "../src/gateway/_protocols.ts";
 import { createGateway, type Gateway } from "../src/gateway/handler.ts";
 import { parseGatewayConfig } from "../src/gateway/config.ts";
+import { clientRequest as request } from "./_gateway_helpers.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url);
 const SECRET_KEY = "sk-ant-api03-SECRET-canary-value";
@@ -80,31 +81,6 @@ function instanceFor(protocol: LlmProtocol, url: string, limits: Record<string, 
         endpoint: url,
         credentials: CREDENTIALS,
         ...limits,
-      };
-  }
-}
-
-function clientRequest(protocol: LlmProtocol, model: string, stream: boolean) {
-  switch (protocol) {
-    case "openai":
-      return {
-        path: "/v1/chat/completions",
-        body: { model, stream, messages: [{ role: "user", content: "PROMPT-CANARY" }] },
-      };
-    case "anthropic":
-      return {
-        path: "/v1/messages",
-        body: {
-          model,
-          stream,
-          max_tokens: 50,
-          messages: [{ role: "user", content: "PROMPT-CANARY" }],
-        },
-      };
-    case "bedrock":
-      return {
-        path: `/model/${model}/${stream ? "converse-stream" : "converse"}`,
-        body: { messages: [{ role: "user", content: [{ text: "PROMPT-CANARY" }] }] },
       };
   }
 }
@@ -667,3 +643,8 @@ Deno.test("errors: no secret, Authorization header or payload text in logs or er
   }
   assert.equal(gw.lines.length, 12);
 });
+
+/** A client request carrying a recognizable prompt, which must never reach a log line. */
+function clientRequest(protocol: LlmProtocol, model: string, stream: boolean) {
+  return request(protocol, model, { stream, prompt: "PROMPT-CANARY", maxTokens: 50 });
+}

@@ -14,6 +14,7 @@ import type { LlmEvent } from "../src/protocols/events.ts";
 import { ADAPTERS } from "../src/gateway/_protocols.ts";
 import { createGateway, type Gateway } from "../src/gateway/handler.ts";
 import { parseGatewayConfig } from "../src/gateway/config.ts";
+import { clientRequest as request } from "./_gateway_helpers.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url);
 const SECRET_KEY = "sk-FAULTS-secret-canary-0123456789";
@@ -241,31 +242,6 @@ function gatewayServer(json: unknown) {
       await server.shutdown();
     },
   };
-}
-
-function clientRequest(protocol: LlmProtocol, model: string, stream = true) {
-  switch (protocol) {
-    case "openai":
-      return {
-        path: "/v1/chat/completions",
-        body: { model, stream, messages: [{ role: "user", content: "PROMPT-CANARY" }] },
-      };
-    case "anthropic":
-      return {
-        path: "/v1/messages",
-        body: {
-          model,
-          stream,
-          max_tokens: 50,
-          messages: [{ role: "user", content: "PROMPT-CANARY" }],
-        },
-      };
-    case "bedrock":
-      return {
-        path: `/model/${model}/${stream ? "converse-stream" : "converse"}`,
-        body: { messages: [{ role: "user", content: [{ text: "PROMPT-CANARY" }] }] },
-      };
-  }
 }
 
 function send(
@@ -648,3 +624,8 @@ Deno.test("faults: 200 clients aborting at random points leave no upstream reque
   assert.ok(await settle(() => gw.gateway.activeStreams === 0), "gateway streams left active");
   assertNoSecrets(gw.lines);
 });
+
+/** A client request carrying a recognizable prompt, which must never reach a log line. */
+function clientRequest(protocol: LlmProtocol, model: string, stream = true) {
+  return request(protocol, model, { stream, prompt: "PROMPT-CANARY", maxTokens: 50 });
+}

@@ -7,6 +7,7 @@ import { createGateway, type Gateway, type GatewayOptions } from "../src/gateway
 import { parseGatewayConfig } from "../src/gateway/config.ts";
 import { bedrockUrl } from "../src/gateway/providers/bedrock.ts";
 import { FrameBoundary } from "../src/gateway/_stream.ts";
+import { clientRequest as request } from "./_gateway_helpers.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url);
 const CREDENTIALS = { accessKeyId: "AKIDGATEWAYTEST", secretAccessKey: "gateway/test/secret/KEY" };
@@ -82,36 +83,6 @@ function mock(protocol: LlmProtocol) {
 }
 
 const MOCKS = { bedrock: mock("bedrock"), openai: mock("openai"), anthropic: mock("anthropic") };
-
-function clientRequest(protocol: LlmProtocol, model: string, stream: boolean) {
-  switch (protocol) {
-    case "openai":
-      return {
-        path: "/v1/chat/completions",
-        body: {
-          model,
-          stream,
-          ...(stream ? { stream_options: { include_usage: true } } : {}),
-          messages: [{ role: "user", content: "Hello there" }],
-        },
-      };
-    case "anthropic":
-      return {
-        path: "/v1/messages",
-        body: {
-          model,
-          stream,
-          max_tokens: 100,
-          messages: [{ role: "user", content: "Hello there" }],
-        },
-      };
-    case "bedrock":
-      return {
-        path: `/model/${encodeURIComponent(model)}/${stream ? "converse-stream" : "converse"}`,
-        body: { messages: [{ role: "user", content: [{ text: "Hello there" }] }] },
-      };
-  }
-}
 
 /** The events of a client-protocol response, decoded with the library. */
 async function clientEvents(protocol: LlmProtocol, response: Response): Promise<LlmEvent[]> {
@@ -594,3 +565,8 @@ Deno.test("FrameBoundary: boundaries after whole frames and events, whatever the
   const cr = new FrameBoundary("sse");
   assert.equal(cr.push(new TextEncoder().encode("data: a\r\rdata: b")), 9);
 });
+
+/** A client request as these tests send it: "Hello there", usage asked for on OpenAI streams. */
+function clientRequest(protocol: LlmProtocol, model: string, stream: boolean) {
+  return request(protocol, model, { stream, includeUsage: true });
+}
